@@ -1,0 +1,316 @@
+"""The Bitrix24 REST client: single calls, batches, and list reading at the fewest HTTP calls."""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Mapping
+
+import requests
+from urllib3.exceptions import NewConnectionError
+
+from .errors import (
+    BitrixError,
+    BitrixMethodError,
+    BitrixOperationTimeLimit,
+    BitrixRateLimited,
+    BitrixTokenExpired,
+    BitrixTransportError,
+)
+from .oauth import TokenSource
+from .query import command as batch_command
+from .ratelimit import RateLimiter
+
+log = logging.getLogger(__name__)
+
+BATCH_LIMIT = 50  # commands per batch (reference §3, ERROR_BATCH_LENGTH_EXCEEDED above)
+PAGE_SIZE = 50  # list methods return fixed pages of 50 (reference §3)
+
+# Methods that change nothing may be repeated after an answer was lost; writes may not (a lost answer
+# to user.add may mean the user exists): those surface as BitrixTransportError and the next sync run,
+# which re-plans from fresh portal state, finishes the job.
+_READ_SUFFIXES = (".get", ".list", ".fields", ".info", ".current", ".search")
+_READ_METHODS = {"profile", "scope", "methods", "app.info", "server.time"}
+
+
+def is_read_only(method: str) -> bool:
+    return method in _READ_METHODS or method.endswith(_READ_SUFFIXES)
+
+
+@dataclass(frozen=True)
+class PortalEndpoint:
+    """Where and how fast to call: the part of a Portal the client needs."""
+
+    client_endpoint: str
+    bucket_key: str
+    rate_per_second: float
+    rate_burst: int
+
+    @classmethod
+    def of(cls, portal) -> "PortalEndpoint":
+        return cls(portal.client_endpoint, portal.member_id, portal.rate_per_second, portal.rate_burst)
+
+
+@dataclass
+class CallStats:
+    http_calls: int = 0
+    commands: int = 0
+    retries: int = 0
+    token_renewals: int = 0
+    waited_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class CommandOutcome:
+    """One command of a batch: its result, or its typed error (a failed command never hides the others)."""
+
+    key: str
+    result: Any = None
+    error: BitrixError | None = None
+    total: int | None = None
+    next: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class Command:
+    method: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def encoded(self) -> str:
+        return batch_command(self.method, self.params)
+
+
+def _never_reached_server(exc: requests.RequestException) -> bool:
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.ConnectionError):
+        reason = getattr(exc.args[0], "reason", None) if exc.args else None
+        return isinstance(reason, NewConnectionError)
+    return False
+
+
+class BitrixClient:
+    def __init__(
+        self,
+        endpoint: PortalEndpoint,
+        tokens: TokenSource,
+        limiter: RateLimiter,
+        *,
+        session: requests.Session | None = None,
+        timeout: tuple[float, float] = (5.0, 30.0),
+        max_retries: int = 5,
+        max_operating_wait: float = 120.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.endpoint = endpoint
+        self.tokens = tokens
+        self.limiter = limiter
+        self.session = session or requests.Session()
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.max_operating_wait = max_operating_wait
+        self.stats = CallStats()
+        self._sleep = sleep
+        self._operating_reset_at: dict[str, float] = {}
+
+    @classmethod
+    def for_portal(cls, portal, **kwargs) -> "BitrixClient":
+        """The client as the product uses it: settings' timeouts, the shared limiter, the portal's tokens."""
+        from django.conf import settings
+
+        from .oauth import PortalTokenSource
+        from .ratelimit import default_limiter
+
+        kwargs.setdefault("timeout", (settings.BITRIX_HTTP_CONNECT_TIMEOUT, settings.BITRIX_HTTP_TIMEOUT))
+        kwargs.setdefault("max_retries", settings.BITRIX_MAX_RETRIES)
+        kwargs.setdefault("max_operating_wait", settings.BITRIX_MAX_OPERATING_WAIT)
+        return cls(PortalEndpoint.of(portal), PortalTokenSource(portal), default_limiter(), **kwargs)
+
+    # -- one HTTP call ------------------------------------------------------------------------------
+    def call_raw(self, method: str, params: Mapping[str, Any] | None = None, *, retry_reads: bool | None = None) -> dict:
+        """POST one method; the whole answer (`result`, `total`, `next`, `time`)."""
+        idempotent = is_read_only(method) if retry_reads is None else retry_reads
+        url = f"{self.endpoint.client_endpoint}{method}"
+        attempts = 0
+        renewed = False
+        while True:
+            token = self.tokens.current()
+            self.stats.waited_seconds += self.limiter.acquire(
+                self.endpoint.bucket_key, self.endpoint.rate_per_second, self.endpoint.rate_burst
+            )
+            self.stats.http_calls += 1
+            try:
+                payload, status = self._post(url, method, {**(params or {}), "auth": token})
+            except BitrixTransportError as exc:
+                cause = exc.__cause__
+                retriable = idempotent or (isinstance(cause, requests.RequestException) and _never_reached_server(cause))
+                if not retriable or attempts >= self.max_retries:
+                    raise
+                attempts += 1
+                self._backoff(attempts, method, exc)
+                continue
+            if status < 400 and "error" not in payload:
+                self._remember_operating(method, payload)
+                return payload
+            error = BitrixError.from_payload(payload, http_status=status, method=method)
+            if isinstance(error, BitrixTokenExpired) and not renewed:
+                self.tokens.renew(token)
+                self.stats.token_renewals += 1
+                renewed = True
+                continue
+            if isinstance(error, BitrixRateLimited) and attempts < self.max_retries:
+                attempts += 1
+                self._backoff(attempts, method, error)
+                continue
+            if isinstance(error, BitrixOperationTimeLimit) and attempts < self.max_retries:
+                wait = self._operating_wait(method, payload)
+                if wait <= self.max_operating_wait:
+                    attempts += 1
+                    self.stats.retries += 1
+                    log.warning("%s hit its time budget on %s; waiting %.0f s", method, self.endpoint.bucket_key, wait)
+                    self._sleep(wait)
+                    continue
+                error.reset_at = time.time() + wait
+            raise error
+
+    def call(self, method: str, params: Mapping[str, Any] | None = None) -> Any:
+        return self.call_raw(method, params)["result"]
+
+    def _post(self, url: str, method: str, body: dict) -> tuple[dict, int]:
+        try:
+            response = self.session.post(url, json=body, timeout=self.timeout, allow_redirects=False)
+        except requests.RequestException as exc:
+            raise BitrixTransportError("transport", f"{exc.__class__.__name__} calling {method}", method=method) from exc
+        if 300 <= response.status_code < 400:
+            # A moved portal (new domain, http->https) must be re-installed, not followed silently.
+            raise BitrixError.from_payload(
+                {"error": "UNEXPECTED_REDIRECT", "error_description": f"redirected to {response.headers.get('Location')}"},
+                http_status=response.status_code, method=method,
+            )
+        try:
+            payload = response.json()
+        except ValueError as exc:
+            # Proxies in front of a portal answer overloads with HTML pages.
+            raise BitrixTransportError("bad_answer", f"HTTP {response.status_code} with a non-JSON body",
+                                       http_status=response.status_code, method=method) from exc
+        if not isinstance(payload, dict):
+            raise BitrixTransportError("bad_answer", "answer is not a JSON object", method=method)
+        return payload, response.status_code
+
+    def _backoff(self, attempt: int, method: str, error: BitrixError) -> None:
+        delay = min(30.0, 0.5 * 2 ** (attempt - 1))
+        self.stats.retries += 1
+        log.warning("%s on %s: %s; retry %d in %.1f s", method, self.endpoint.bucket_key, error.code, attempt, delay)
+        self._sleep(delay)
+
+    def _remember_operating(self, method: str, payload: dict) -> None:
+        reset_at = (payload.get("time") or {}).get("operating_reset_at")
+        if reset_at:
+            self._operating_reset_at[method] = float(reset_at)
+
+    def _operating_wait(self, method: str, payload: dict) -> float:
+        reset_at = (payload.get("time") or {}).get("operating_reset_at") or self._operating_reset_at.get(method)
+        if reset_at:
+            return max(1.0, float(reset_at) - time.time())
+        return 60.0  # one of the ten 1-minute buckets rolls off (reference §4)
+
+    # -- batch --------------------------------------------------------------------------------------
+    def batch(self, commands: Mapping[str, Command | tuple[str, dict]], *, halt: bool = False) -> dict[str, CommandOutcome]:
+        """Run commands in `batch` calls of ≤50, in order; every command gets its own outcome.
+
+        `$result[key]` references work between commands of the same call of 50.
+        """
+        items = [(key, cmd if isinstance(cmd, Command) else Command(*cmd)) for key, cmd in commands.items()]
+        outcomes: dict[str, CommandOutcome] = {}
+        for start in range(0, len(items), BATCH_LIMIT):
+            chunk = items[start:start + BATCH_LIMIT]
+            retry_reads = all(is_read_only(cmd.method) for _, cmd in chunk)
+            answer = self.call_raw(
+                "batch", {"halt": 1 if halt else 0, "cmd": {key: cmd.encoded() for key, cmd in chunk}},
+                retry_reads=retry_reads,
+            )["result"]
+            self.stats.commands += len(chunk)
+            results = _as_dict(answer.get("result"))
+            errors = _as_dict(answer.get("result_error"))
+            totals = _as_dict(answer.get("result_total"))
+            nexts = _as_dict(answer.get("result_next"))
+            for key, cmd in chunk:
+                if key in errors:
+                    error = BitrixError.from_payload(errors[key], method=cmd.method)
+                    outcomes[key] = CommandOutcome(key, error=error)
+                elif key in results:
+                    outcomes[key] = CommandOutcome(key, results[key], total=totals.get(key), next=nexts.get(key))
+                else:
+                    outcomes[key] = CommandOutcome(key, error=BitrixMethodError(
+                        "NOT_RUN", "the batch stopped before this command", method=cmd.method))
+        return outcomes
+
+    # -- lists --------------------------------------------------------------------------------------
+    def iter_list(self, method: str, params: Mapping[str, Any] | None = None) -> Iterator[dict]:
+        """Every item of a list method: the first page tells the total, the rest come 50 pages a call."""
+        params = dict(params or {})
+        first = self.call_raw(method, {**params, "start": 0})
+        yield from _items(first["result"])
+        total = int(first.get("total") or 0)
+        if "next" not in first or total <= PAGE_SIZE:
+            return
+        starts = list(range(PAGE_SIZE, total, PAGE_SIZE))
+        for index in range(0, len(starts), BATCH_LIMIT):
+            chunk = starts[index:index + BATCH_LIMIT]
+            outcomes = self.batch({f"p{s}": Command(method, {**params, "start": s}) for s in chunk})
+            for s in chunk:
+                outcome = outcomes[f"p{s}"]
+                if outcome.error:
+                    raise outcome.error
+                yield from _items(outcome.result)
+
+    def iter_list_fast(
+        self,
+        method: str,
+        params_after: Callable[[str], dict[str, Any]],
+        *,
+        id_field: str = "ID",
+    ) -> Iterator[dict]:
+        """Every item, by `start=-1` windows of `>ID` (no total counted: the fast export of huge lists).
+
+        `params_after(last_id)` gives the method's parameters for the window after `last_id` (sorted by
+        ID ascending, filtered `>ID`, with `start=-1`); how a method spells them differs. Windows are
+        chained 50 to a batch with `$result[previous][49][ID]`, so 2,500 items cost one HTTP call.
+        """
+        last_id = "0"
+        while True:
+            commands = {}
+            for i in range(BATCH_LIMIT):
+                after = last_id if i == 0 else f"$result[w{i - 1}][{PAGE_SIZE - 1}][{id_field}]"
+                commands[f"w{i}"] = Command(method, params_after(after))
+            outcomes = self.batch(commands)
+            for i in range(BATCH_LIMIT):
+                outcome = outcomes[f"w{i}"]
+                if outcome.error:
+                    raise outcome.error
+                rows = _items(outcome.result)
+                yield from rows
+                if len(rows) < PAGE_SIZE:
+                    return
+                last_id = str(rows[-1][id_field])
+
+
+def _as_dict(section: Any) -> dict:
+    # Empty batch sections arrive as [] rather than {} (reference §3).
+    return section if isinstance(section, dict) else {}
+
+
+def _items(result: Any) -> list:
+    if isinstance(result, list):
+        return result
+    if isinstance(result, dict):
+        # Some list methods wrap rows: {"items": [...]} / {"tasks": [...]}.
+        for value in result.values():
+            if isinstance(value, list):
+                return value
+        return list(result.values())
+    return []

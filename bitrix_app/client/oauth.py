@@ -1,0 +1,164 @@
+"""OAuth 2.0 token refresh for portals (reference §2), one refresh per portal at a time.
+
+Each refresh returns a new pair and kills the old refresh token, so two workers refreshing together
+would leave one of them with a dead token and the portal with `invalid_grant`. The refresh therefore
+runs under the portal's row lock (SELECT … FOR UPDATE, across processes and machines) plus a process
+lock (for SQLite, which has no row locks), and the new pair is saved in that same transaction. A worker
+that waited for the lock finds the pair already renewed and uses it.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections import defaultdict
+from typing import Protocol
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
+from requests_oauthlib import OAuth2Session
+
+from .errors import BitrixAuthError, BitrixError, BitrixReauthRequired, BitrixTransportError
+
+log = logging.getLogger(__name__)
+
+# Bitrix24 answers with a comma-separated scope that oauthlib would read as "scope changed".
+os.environ.setdefault("OAUTHLIB_RELAX_TOKEN_SCOPE", "1")
+
+_REAUTH_CODES = {"invalid_grant", "invalid_client", "wrong_client", "unauthorized_client"}
+
+
+def oauth_host_allowed(server_endpoint: str) -> bool:
+    host = urlsplit(server_endpoint).netloc.lower()
+    return bool(host) and host in {h.lower() for h in settings.BITRIX_OAUTH_SERVER_HOSTS}
+
+
+def token_url_for(server_endpoint: str) -> str:
+    """https://oauth.bitrix.info/rest/ -> https://oauth.bitrix.info/oauth/token/ (or the forced setting)."""
+    if settings.BITRIX_OAUTH_TOKEN_URL:
+        return settings.BITRIX_OAUTH_TOKEN_URL
+    if not oauth_host_allowed(server_endpoint):
+        raise BitrixReauthRequired(
+            "untrusted_oauth_server",
+            f"OAuth server {urlsplit(server_endpoint).netloc!r} is not in BITRIX_OAUTH_SERVER_HOSTS",
+        )
+    parts = urlsplit(server_endpoint)
+    return f"{parts.scheme}://{parts.netloc}/oauth/token/"
+
+
+def request_refresh(token_url: str, refresh_token: str) -> dict:
+    """Exchange a refresh token for a new pair.
+
+    Bitrix24 documents the token endpoint as a GET with query parameters. requests-oauthlib's
+    `OAuth2Session.refresh_token` always POSTs, so we let its oauthlib client build and parse the
+    grant and send the GET through the session ourselves.
+    """
+    oauth_client = WebApplicationClient(settings.BITRIX_CLIENT_ID)
+    session = OAuth2Session(client=oauth_client)
+    query = oauth_client.prepare_refresh_body(
+        refresh_token=refresh_token,
+        client_id=settings.BITRIX_CLIENT_ID,
+        client_secret=settings.BITRIX_CLIENT_SECRET,
+    )
+    try:
+        response = session.get(
+            f"{token_url}?{query}",
+            withhold_token=True,
+            allow_redirects=False,
+            timeout=(settings.BITRIX_HTTP_CONNECT_TIMEOUT, settings.BITRIX_HTTP_TIMEOUT),
+        )
+    except requests.RequestException as exc:
+        raise BitrixTransportError("oauth_unreachable", f"token endpoint: {exc.__class__.__name__}") from exc
+    if response.status_code >= 500:
+        raise BitrixTransportError("oauth_unavailable", f"token endpoint answered HTTP {response.status_code}",
+                                   http_status=response.status_code)
+    try:
+        return dict(oauth_client.parse_request_body_response(response.text))
+    except OAuth2Error as exc:
+        error_class = BitrixReauthRequired if exc.error in _REAUTH_CODES else BitrixAuthError
+        raise error_class(exc.error, exc.description or "", http_status=response.status_code, method="oauth/token") from exc
+    except ValueError as exc:  # not JSON, or JSON without a token
+        raise BitrixTransportError("oauth_bad_answer", f"token endpoint answered HTTP {response.status_code} "
+                                   "without a token", http_status=response.status_code) from exc
+
+
+class TokenSource(Protocol):
+    def current(self) -> str: ...
+
+    def renew(self, failed_access_token: str) -> str: ...
+
+
+_process_locks: defaultdict[int, threading.Lock] = defaultdict(threading.Lock)
+
+
+def refresh_portal_tokens(portal_id: int, failed_access_token: str | None = None):
+    """Renew the portal's pair unless another worker already did; returns the up-to-date Portal."""
+    from bitrix_app.models import Portal, PortalStatus
+
+    with _process_locks[portal_id]:
+        reauth: BitrixError | None = None
+        with transaction.atomic():
+            portal = Portal.objects.select_for_update().get(pk=portal_id)
+            if portal.status == PortalStatus.NEEDS_REAUTH or not portal.refresh_token:
+                raise BitrixReauthRequired("needs_reauth", portal.status_reason or "the portal has no valid token pair")
+            renewed_meanwhile = failed_access_token is not None and portal.access_token != failed_access_token
+            if (renewed_meanwhile or failed_access_token is None) and not portal.access_token_expired():
+                return portal
+            try:
+                token = request_refresh(token_url_for(portal.server_endpoint), portal.refresh_token)
+            except BitrixReauthRequired as exc:
+                portal.status = PortalStatus.NEEDS_REAUTH
+                portal.status_reason = exc.message
+                portal.wipe_tokens()
+                portal.save()
+                reauth = exc
+            else:
+                portal.set_tokens(
+                    access_token=token["access_token"],
+                    refresh_token=token.get("refresh_token") or portal.refresh_token,
+                    expires_in=token.get("expires_in"),
+                    user_id=str(token.get("user_id") or ""),
+                )
+                portal.token_refreshed_at = timezone.now()
+                portal.save()
+                log.info("Renewed the token pair of portal %s", portal.domain)
+                return portal
+        log.warning("Portal %s needs re-authorisation: %s", portal.domain, reauth.message)
+        raise reauth
+
+
+class PortalTokenSource:
+    """Tokens of one portal, read from the database and renewed under its lock."""
+
+    def __init__(self, portal) -> None:
+        self.portal = portal
+
+    def current(self) -> str:
+        from bitrix_app.models import PortalStatus
+
+        if self.portal.status == PortalStatus.NEEDS_REAUTH:
+            raise BitrixReauthRequired("needs_reauth", self.portal.status_reason)
+        if self.portal.access_token_expired():
+            self.portal = refresh_portal_tokens(self.portal.pk)
+        return self.portal.access_token
+
+    def renew(self, failed_access_token: str) -> str:
+        self.portal = refresh_portal_tokens(self.portal.pk, failed_access_token)
+        return self.portal.access_token
+
+
+class StaticTokenSource:
+    """A token that cannot be renewed: the frame's AUTH_ID, or an install handshake."""
+
+    def __init__(self, access_token: str) -> None:
+        self._token = access_token
+
+    def current(self) -> str:
+        return self._token
+
+    def renew(self, failed_access_token: str) -> str:
+        raise BitrixReauthRequired("expired_token", "this token cannot be renewed")

@@ -1,0 +1,99 @@
+"""Client-side pacing to each portal's leaky bucket, shared by every worker.
+
+Bitrix24 counts requests per portal in a leaky bucket (reference §4: +1 per request, drains `rate`/s,
+503 above `burst`). We schedule every request with GCRA, the same bucket seen from the sender: each
+request reserves the next slot atomically and sleeps until its slot, so the portal never has to refuse.
+With Redis the reservation is one Lua script using Redis' own clock, so processes on several machines
+pace together; without Redis (the demo) a process-local bucket does the same for one process.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Protocol
+
+# Requests reach the portal a little later than their slot, and not all equally late: keeping a few
+# places free in the bucket absorbs that jitter. 10 % of the burst, at least 2.
+def client_burst(server_burst: int) -> int:
+    return max(1, server_burst - max(2, server_burst // 10))
+
+
+class RateLimiter(Protocol):
+    def acquire(self, key: str, rate: float, burst: int) -> float:
+        """Block until one request may be sent; return the seconds waited."""
+
+
+class LocalRateLimiter:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tat: dict[str, float] = {}
+
+    def reserve(self, key: str, rate: float, burst: int) -> float:
+        interval = 1.0 / rate
+        tolerance = (client_burst(burst) - 1) * interval
+        with self._lock:
+            now = time.monotonic()
+            tat = max(self._tat.get(key, now), now)
+            allowed_at = tat - tolerance
+            self._tat[key] = tat + interval
+        return max(0.0, allowed_at - now)
+
+    def acquire(self, key: str, rate: float, burst: int) -> float:
+        wait = self.reserve(key, rate, burst)
+        if wait > 0:
+            time.sleep(wait)
+        return wait
+
+
+# KEYS[1]: the bucket; ARGV: interval in microseconds, tolerance in microseconds.
+# Returns the microseconds the caller must wait before sending.
+_GCRA_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local wait = tat - tolerance - now
+local new_tat = tat + interval
+redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1000)
+if wait < 0 then wait = 0 end
+return wait
+"""
+
+
+class RedisRateLimiter:
+    def __init__(self, redis_client, prefix: str = "hrsync:bitrix:bucket:") -> None:
+        self._redis = redis_client
+        self._prefix = prefix
+        self._script = redis_client.register_script(_GCRA_LUA)
+
+    def reserve(self, key: str, rate: float, burst: int) -> float:
+        interval_us = int(1_000_000 / rate)
+        tolerance_us = (client_burst(burst) - 1) * interval_us
+        wait_us = int(self._script(keys=[self._prefix + key], args=[interval_us, tolerance_us]))
+        return wait_us / 1_000_000
+
+    def acquire(self, key: str, rate: float, burst: int) -> float:
+        wait = self.reserve(key, rate, burst)
+        if wait > 0:
+            time.sleep(wait)
+        return wait
+
+
+_local = LocalRateLimiter()
+_shared: RedisRateLimiter | None = None
+
+
+def default_limiter() -> RateLimiter:
+    """The limiter the settings choose (RATE_LIMITER=redis|local)."""
+    global _shared
+    from django.conf import settings
+
+    if settings.RATE_LIMITER == "redis":
+        if _shared is None:
+            import redis
+
+            _shared = RedisRateLimiter(redis.Redis.from_url(settings.REDIS_URL))
+        return _shared
+    return _local

@@ -1,0 +1,89 @@
+"""A Bitrix24 portal that installed the app: one row per member_id."""
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from hrsync.crypto import EncryptedTextField
+
+# Leaky-bucket parameters by plan (reference §4, DOCS limits.md): Enterprise 5/s with 250, others 2/s with 50.
+STANDARD_RATE = (2.0, 50)
+ENTERPRISE_RATE = (5.0, 250)
+
+
+class PortalStatus(models.TextChoices):
+    PENDING = "pending", _("Installing")  # install page stored it, BX24.installFinish() not yet seen
+    ACTIVE = "active", _("Active")
+    NEEDS_REAUTH = "needs_reauth", _("Needs re-authorisation")
+    UNINSTALLED = "uninstalled", _("Uninstalled")
+
+
+class Portal(models.Model):
+    member_id = models.CharField(max_length=64, unique=True)
+    domain = models.CharField(max_length=255)
+    client_endpoint = models.URLField(help_text="REST base, e.g. https://company.bitrix24.ru/rest/")
+    server_endpoint = models.URLField(help_text="OAuth server REST base, e.g. https://oauth.bitrix.info/rest/")
+    scope = models.CharField(max_length=500, blank=True)
+    status = models.CharField(max_length=20, choices=PortalStatus.choices, default=PortalStatus.PENDING)
+    status_reason = models.TextField(blank=True)
+    app_status = models.CharField(max_length=2, blank=True, help_text="Bitrix24's L/F/D/T/P app status")
+    license_family = models.CharField(max_length=40, blank=True)
+    language = models.CharField(max_length=8, default="ru")
+    # Per-portal leaky bucket; set from the plan at install, editable for portals with other limits.
+    rate_per_second = models.FloatField(default=STANDARD_RATE[0])
+    rate_burst = models.PositiveIntegerField(default=STANDARD_RATE[1])
+
+    access_token = EncryptedTextField(blank=True)
+    refresh_token = EncryptedTextField(blank=True)
+    access_expires_at = models.DateTimeField(null=True, blank=True)
+    token_user_id = models.CharField(max_length=20, blank=True, help_text="Bitrix24 user the tokens belong to")
+    token_refreshed_at = models.DateTimeField(null=True, blank=True)
+    application_token_hash = models.CharField(max_length=64, blank=True)
+
+    installed_at = models.DateTimeField(null=True, blank=True)
+    uninstalled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["domain"]
+
+    def __str__(self) -> str:
+        return f"{self.domain} ({self.member_id})"
+
+    @property
+    def origin(self) -> str:
+        """The portal's own scheme://host, for frame-ancestors."""
+        parts = urlsplit(self.client_endpoint)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def is_operational(self) -> bool:
+        """May scheduled work call this portal?"""
+        return self.status == PortalStatus.ACTIVE and bool(self.refresh_token)
+
+    def access_token_expired(self, leeway: timedelta = timedelta(seconds=30)) -> bool:
+        return self.access_expires_at is None or self.access_expires_at <= timezone.now() + leeway
+
+    def apply_plan(self, license_family: str) -> None:
+        self.license_family = license_family or ""
+        if license_family == "ent":
+            self.rate_per_second, self.rate_burst = ENTERPRISE_RATE
+        else:
+            self.rate_per_second, self.rate_burst = STANDARD_RATE
+
+    def set_tokens(self, *, access_token: str, refresh_token: str, expires_in: int | None, user_id: str = "") -> None:
+        self.access_token = access_token
+        self.refresh_token = refresh_token
+        self.access_expires_at = timezone.now() + timedelta(seconds=int(expires_in or 3600))
+        if user_id:
+            self.token_user_id = str(user_id)
+
+    def wipe_tokens(self) -> None:
+        self.access_token = ""
+        self.refresh_token = ""
+        self.access_expires_at = None

@@ -1,0 +1,277 @@
+"""Install, uninstall, events and frame entry: what the Bitrix24 views call (views hold no logic)."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from hrsync.crypto import hash_secret, secret_matches
+
+from .client import BitrixClient, BitrixError, PortalEndpoint
+from .client.errors import BitrixAuthError, BitrixMethodError
+from .client.oauth import StaticTokenSource, oauth_host_allowed
+from .client.ratelimit import default_limiter
+from .models import Portal, PortalStatus
+
+log = logging.getLogger(__name__)
+
+# Events the app listens to. ONAPPUNINSTALL carries no tokens, so its only check is the
+# application_token stored at install (reference §1).
+EVENTS_TO_BIND = ("ONAPPINSTALL", "ONAPPUNINSTALL")
+
+
+class InstallRefused(Exception):
+    """The install, event or frame request cannot be trusted; nothing was changed."""
+
+
+def events_handler_url() -> str:
+    return f"{settings.APP_BASE_URL}/bitrix/events/"
+
+
+@dataclass(frozen=True)
+class Handshake:
+    """OAuth data a portal hands over: the install frame's form, or an event's `auth[...]`."""
+
+    member_id: str
+    domain: str
+    client_endpoint: str
+    server_endpoint: str
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    application_token: str
+    scope: str
+    app_status: str
+    user_id: str = ""
+
+    @classmethod
+    def from_frame(cls, form: Mapping[str, str], query: Mapping[str, str]) -> "Handshake":
+        domain = (query.get("DOMAIN") or "").strip().lower()
+        scheme = "https" if str(query.get("PROTOCOL", "1")) == "1" else "http"
+        return cls(
+            member_id=form.get("member_id", ""),
+            domain=domain,
+            client_endpoint=f"{scheme}://{domain}/rest/" if domain else "",
+            server_endpoint=form.get("SERVER_ENDPOINT", ""),
+            access_token=form.get("AUTH_ID", ""),
+            refresh_token=form.get("REFRESH_ID", ""),
+            expires_in=_int(form.get("AUTH_EXPIRES"), 3600),
+            application_token=form.get("APPLICATION_TOKEN", ""),
+            scope=form.get("APPLICATION_SCOPE", ""),
+            app_status=form.get("status", ""),
+        )
+
+    @classmethod
+    def from_event(cls, auth: Mapping[str, Any]) -> "Handshake":
+        return cls(
+            member_id=str(auth.get("member_id", "")),
+            domain=str(auth.get("domain", "")).lower(),
+            client_endpoint=str(auth.get("client_endpoint", "")),
+            server_endpoint=str(auth.get("server_endpoint", "")),
+            access_token=str(auth.get("access_token", "")),
+            refresh_token=str(auth.get("refresh_token", "")),
+            expires_in=_int(auth.get("expires_in"), 3600),
+            application_token=str(auth.get("application_token", "")),
+            scope=str(auth.get("scope", "")),
+            app_status=str(auth.get("status", "")),
+            user_id=str(auth.get("user_id", "")),
+        )
+
+    @property
+    def scopes(self) -> str:
+        # ONAPPINSTALL documents a space-separated scope, everything else commas (reference §1).
+        return ",".join(s for s in self.scope.replace(" ", ",").split(",") if s)
+
+
+def _int(value: Any, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _handshake_client(handshake: Handshake, endpoint: str) -> BitrixClient:
+    return BitrixClient(
+        PortalEndpoint(endpoint, handshake.member_id or "handshake", 2.0, 50),
+        StaticTokenSource(handshake.access_token),
+        default_limiter(),
+        timeout=(settings.BITRIX_HTTP_CONNECT_TIMEOUT, settings.BITRIX_HTTP_TIMEOUT),
+        max_retries=2,
+    )
+
+
+def verify_handshake(handshake: Handshake) -> dict:
+    """Prove the tokens are real by asking the OAuth server (not the portal the request names) for app.info.
+
+    Returns app.info's result. The OAuth host must be one we trust with our client secret.
+    """
+    missing = [name for name in ("member_id", "domain", "server_endpoint", "access_token", "application_token")
+               if not getattr(handshake, name)]
+    if missing:
+        raise InstallRefused(f"missing fields: {', '.join(missing)}")
+    if not oauth_host_allowed(handshake.server_endpoint):
+        raise InstallRefused(f"OAuth server {handshake.server_endpoint!r} is not in BITRIX_OAUTH_SERVER_HOSTS")
+    try:
+        return _handshake_client(handshake, handshake.server_endpoint).call("app.info")
+    except BitrixError as exc:
+        raise InstallRefused(f"the OAuth server did not accept the token: {exc.message}") from exc
+
+
+def install_portal(handshake: Handshake) -> Portal:
+    """Store (or update) the portal from a verified handshake and bind the app's events.
+
+    A reinstall on the same member_id updates the same row.
+    """
+    app_info = verify_handshake(handshake)
+    with transaction.atomic():
+        portal = Portal.objects.select_for_update().filter(member_id=handshake.member_id).first()
+        if portal is None:
+            portal = Portal(member_id=handshake.member_id)
+        portal.domain = handshake.domain
+        portal.client_endpoint = handshake.client_endpoint
+        portal.server_endpoint = handshake.server_endpoint
+        portal.scope = handshake.scopes or portal.scope
+        portal.app_status = handshake.app_status[:2]
+        portal.language = str(app_info.get("LANGUAGE_ID") or portal.language or "ru")[:8]
+        portal.apply_plan(str(app_info.get("LICENSE_FAMILY") or ""))
+        portal.application_token_hash = hash_secret(handshake.application_token)
+        if handshake.refresh_token:
+            portal.set_tokens(access_token=handshake.access_token, refresh_token=handshake.refresh_token,
+                              expires_in=handshake.expires_in, user_id=handshake.user_id)
+        portal.status = PortalStatus.ACTIVE if app_info.get("INSTALLED") else PortalStatus.PENDING
+        portal.status_reason = ""
+        portal.installed_at = portal.installed_at if portal.pk and portal.uninstalled_at is None else timezone.now()
+        portal.uninstalled_at = None
+        portal.save()
+    bind_events(portal)
+    log.info("Portal %s installed (member_id %s, status %s)", portal.domain, portal.member_id, portal.status)
+    return portal
+
+
+def bind_events(portal: Portal) -> list[str]:
+    """Bind the events the app needs, once each (event.get first: a second bind is an error)."""
+    client = BitrixClient.for_portal(portal)
+    handler = events_handler_url()
+    bound = {(b.get("event", "").upper(), b.get("handler")) for b in client.call("event.get") or []}
+    missing = [event for event in EVENTS_TO_BIND if (event, handler) not in bound]
+    if missing:
+        outcomes = client.batch({event: ("event.bind", {"event": event, "handler": handler}) for event in missing})
+        failed = {k: o.error for k, o in outcomes.items() if o.error and "already" not in o.error.description.lower()}
+        if failed:
+            raise BitrixMethodError("EVENT_BIND_FAILED", "; ".join(e.message for e in failed.values()))
+    return missing
+
+
+def _portal_with_token(member_id: str, application_token: str, *, lock: bool = False) -> Portal:
+    queryset = Portal.objects.select_for_update() if lock else Portal.objects
+    portal = queryset.filter(member_id=member_id).first()
+    if portal is None or not secret_matches(application_token, portal.application_token_hash):
+        raise InstallRefused("unknown portal or wrong application_token")
+    return portal
+
+
+def handle_event(event: str, data: Mapping[str, Any], auth: Mapping[str, Any]) -> str:
+    """Dispatch one portal event; InstallRefused (-> 401) when it cannot be trusted."""
+    handshake = Handshake.from_event(auth)
+    event = event.upper()
+    if event == "ONAPPINSTALL":
+        return _on_app_install(handshake)
+    if event == "ONAPPUNINSTALL":
+        return _on_app_uninstall(handshake, clean=str(data.get("CLEAN", "0")) == "1")
+    _portal_with_token(handshake.member_id, handshake.application_token)
+    return "ignored"
+
+
+def _on_app_install(handshake: Handshake) -> str:
+    portal = Portal.objects.filter(member_id=handshake.member_id).first()
+    if portal and portal.application_token_hash and portal.status != PortalStatus.UNINSTALLED:
+        _portal_with_token(handshake.member_id, handshake.application_token)
+        with transaction.atomic():
+            portal = Portal.objects.select_for_update().get(pk=portal.pk)
+            if handshake.refresh_token and not portal.refresh_token:
+                portal.set_tokens(access_token=handshake.access_token, refresh_token=handshake.refresh_token,
+                                  expires_in=handshake.expires_in, user_id=handshake.user_id)
+            portal.status = PortalStatus.ACTIVE
+            portal.status_reason = ""
+            portal.save()
+        return "installed"
+    # The install page did not store this portal (or it was uninstalled): the event's own tokens must
+    # prove themselves before anything is written.
+    if not handshake.refresh_token:
+        raise InstallRefused("ONAPPINSTALL without tokens for an unknown portal")
+    install_portal(handshake)
+    return "installed"
+
+
+def _on_app_uninstall(handshake: Handshake, *, clean: bool) -> str:
+    with transaction.atomic():
+        portal = _portal_with_token(handshake.member_id, handshake.application_token, lock=True)
+        if clean:
+            # "Clear application data": the portal and everything it owns goes (FKs cascade).
+            portal.delete()
+            log.info("Portal %s uninstalled with CLEAN=1: its data was deleted", handshake.member_id)
+            return "deleted"
+        portal.status = PortalStatus.UNINSTALLED
+        portal.status_reason = "uninstalled from the portal"
+        portal.wipe_tokens()
+        portal.application_token_hash = ""
+        portal.uninstalled_at = timezone.now()
+        portal.save()
+    log.info("Portal %s uninstalled; its data is kept for a reinstall", portal.domain)
+    return "uninstalled"
+
+
+@dataclass(frozen=True)
+class FrameUser:
+    portal: Portal
+    user_id: str
+    is_admin: bool
+
+
+def enter_app_frame(form: Mapping[str, str], query: Mapping[str, str]) -> FrameUser:
+    """Check a portal's POST to the app page and find out who opened it."""
+    handshake = Handshake.from_frame(form, query)
+    portal = Portal.objects.filter(member_id=handshake.member_id).first()
+    if portal is None or portal.status == PortalStatus.UNINSTALLED or not secret_matches(
+        handshake.application_token, portal.application_token_hash
+    ):
+        raise InstallRefused("unknown portal or wrong APPLICATION_TOKEN")
+    # The AUTH_ID of the user who opened the page tells us who it is; asked of the portal we stored,
+    # never of an address in the request.
+    client = BitrixClient(
+        PortalEndpoint(portal.client_endpoint, portal.member_id, portal.rate_per_second, portal.rate_burst),
+        StaticTokenSource(handshake.access_token), default_limiter(),
+        timeout=(settings.BITRIX_HTTP_CONNECT_TIMEOUT, settings.BITRIX_HTTP_TIMEOUT), max_retries=2,
+    )
+    try:
+        profile = client.call("profile")
+        app_info = client.call("app.info") if portal.status == PortalStatus.PENDING else None
+    except BitrixAuthError as exc:
+        raise InstallRefused(f"the portal did not accept AUTH_ID: {exc.message}") from exc
+    is_admin = bool(profile.get("ADMIN"))
+    changed = False
+    if app_info and app_info.get("INSTALLED"):
+        portal.status, changed = PortalStatus.ACTIVE, True
+    if portal.status == PortalStatus.NEEDS_REAUTH and is_admin and handshake.refresh_token:
+        # An administrator's fresh pair brings a portal whose refresh token died back to life.
+        portal.set_tokens(access_token=handshake.access_token, refresh_token=handshake.refresh_token,
+                          expires_in=handshake.expires_in, user_id=str(profile.get("ID", "")))
+        portal.status, portal.status_reason, changed = PortalStatus.ACTIVE, "", True
+    if changed:
+        portal.save()
+    return FrameUser(portal=portal, user_id=str(profile.get("ID", "")), is_admin=is_admin)
+
+
+def refresh_portal_info(portal: Portal) -> Portal:
+    """app.info through the stored tokens: keeps the refresh token alive and the plan's limits current."""
+    info = BitrixClient.for_portal(portal).call("app.info")
+    portal.refresh_from_db()
+    portal.apply_plan(str(info.get("LICENSE_FAMILY") or ""))
+    if info.get("INSTALLED") and portal.status == PortalStatus.PENDING:
+        portal.status = PortalStatus.ACTIVE
+    portal.save(update_fields=["license_family", "rate_per_second", "rate_burst", "status", "updated_at"])
+    return portal

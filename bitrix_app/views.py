@@ -1,0 +1,74 @@
+"""HTTP entry points the portal calls. Each parses and checks its input and calls one service."""
+from __future__ import annotations
+
+import logging
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import translation
+from django.views.decorators.http import require_GET, require_POST
+
+from .client import BitrixError
+from .formdata import nested
+from .frame import FrameSession, frame_session_required, frame_view, render_frame, ui_language
+from .models import Portal
+from .services import Handshake, InstallRefused, enter_app_frame, handle_event, install_portal
+
+log = logging.getLogger(__name__)
+
+
+@frame_view
+@require_POST
+def install(request: HttpRequest) -> HttpResponse:
+    """The installer the portal opens in its frame; the page it renders calls BX24.installFinish()."""
+    language = ui_language(request.GET.get("LANG"))
+    with translation.override(language):
+        try:
+            portal = install_portal(Handshake.from_frame(request.POST, request.GET))
+        except InstallRefused as exc:
+            log.warning("Install refused: %s", exc)
+            return render_frame(request, "bitrix_app/install_failed.html", {"reason": str(exc)}, portal=None, status=403)
+        except BitrixError as exc:
+            log.warning("Install failed while calling the portal: %s", exc.message)
+            return render_frame(request, "bitrix_app/install_failed.html", {"reason": exc.message}, portal=None, status=502)
+        return render_frame(request, "bitrix_app/install.html", {"portal": portal}, portal=portal)
+
+
+@frame_view
+@require_POST
+def events(request: HttpRequest) -> HttpResponse:
+    """Portal events (form-encoded, `auth[...]`): ONAPPINSTALL, ONAPPUNINSTALL."""
+    payload = nested(request.POST)
+    auth = payload.get("auth") if isinstance(payload.get("auth"), dict) else {}
+    data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
+    try:
+        outcome = handle_event(str(payload.get("event", "")), data, auth)
+    except InstallRefused as exc:
+        log.warning("Event %s refused: %s", payload.get("event"), exc)
+        return JsonResponse({"error": "unauthorized"}, status=401)
+    return JsonResponse({"result": outcome})
+
+
+@frame_view
+@require_POST
+def app_entry(request: HttpRequest) -> HttpResponse:
+    """The app's main page (placement DEFAULT): verify the portal's POST, open a frame session."""
+    language = ui_language(request.GET.get("LANG"))
+    with translation.override(language):
+        try:
+            frame_user = enter_app_frame(request.POST, request.GET)
+        except InstallRefused as exc:
+            log.warning("App page refused: %s", exc)
+            return render_frame(request, "bitrix_app/denied.html", {}, portal=None, status=403)
+        session = FrameSession(frame_user.portal.pk, frame_user.user_id, frame_user.is_admin, language)
+        return _home(request, frame_user.portal, session)
+
+
+@require_GET
+@frame_session_required
+def home(request: HttpRequest) -> HttpResponse:
+    return _home(request, request.portal, request.frame_session)
+
+
+def _home(request: HttpRequest, portal: Portal, session: FrameSession) -> HttpResponse:
+    context = {"portal": portal, "session": session, "s": session.dumps()}
+    return render_frame(request, "bitrix_app/home.html", context, portal=portal)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class HrsyncConfig(AppConfig):
+    name = "hrsync"
+    verbose_name = "hrsync"

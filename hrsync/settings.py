@@ -1,0 +1,152 @@
+"""hrsync settings, read from the environment (django-environ) in the manner of cookiecutter-django.
+
+Every variable is documented in `.env.example`. Defaults are for the zero-setup demo; production sets
+`DJANGO_DEBUG=0` and must then give DJANGO_SECRET_KEY and FIELD_ENCRYPTION_KEY.
+"""
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+env_file = env.str("HRSYNC_ENV_FILE", default=str(BASE_DIR / ".env"))
+if Path(env_file).is_file():
+    environ.Env.read_env(env_file)
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+
+if DEBUG:
+    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="hrsync-debug-only-secret-key-never-use-in-production-0123456789")
+else:
+    SECRET_KEY = env.str("DJANGO_SECRET_KEY")  # required: raises ImproperlyConfigured when missing
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
+
+# The public https address of the app; handler URLs registered in portals are built from it.
+APP_BASE_URL = env.str("APP_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.staticfiles",
+    "django_celery_beat",
+    "hrsync",
+    "bitrix_app",
+    "payroll_connector",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    # Pages shown inside the portal's frame opt out per view (bitrix_app.frame); everything else is DENY.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "hrsync.urls"
+WSGI_APPLICATION = "hrsync.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    }
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'hrsync.sqlite3'}")}
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "ru"
+LANGUAGES = [("ru", "Русский"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "Europe/Moscow"
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# --- Security -----------------------------------------------------------------------------------
+# Behind a TLS-terminating proxy (the usual deployment) the proxy sets X-Forwarded-Proto.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# The in-portal pages live in a third-party iframe where browsers drop cookies, so nothing relies on
+# them (see bitrix_app.frame); the few cookies Django may set are still locked down.
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+X_FRAME_OPTIONS = "DENY"
+
+# Fernet keys, comma-separated: the first encrypts, all decrypt (MultiFernet), so a key is rotated by
+# putting the new one first and running `manage.py rotate_encryption_keys`.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEY", default=[])
+if not FIELD_ENCRYPTION_KEYS and not DEBUG:
+    raise environ.ImproperlyConfigured("Set the FIELD_ENCRYPTION_KEY environment variable")
+
+# --- Bitrix24 -----------------------------------------------------------------------------------
+BITRIX_CLIENT_ID = env.str("BITRIX_CLIENT_ID", default="")
+BITRIX_CLIENT_SECRET = env.str("BITRIX_CLIENT_SECRET", default="")
+# The token endpoint normally lives on the host of the portal's server_endpoint
+# (oauth.bitrix.info / oauth.bitrix24.tech); this forces one URL for every portal.
+BITRIX_OAUTH_TOKEN_URL = env.str("BITRIX_OAUTH_TOKEN_URL", default="")
+# OAuth hosts the app trusts with its client secret. An install POST naming another server_endpoint is
+# refused: otherwise anyone could make the app send its secret to a host of their choosing.
+BITRIX_OAUTH_SERVER_HOSTS = env.list("BITRIX_OAUTH_SERVER_HOSTS", default=["oauth.bitrix.info", "oauth.bitrix24.tech"])
+# BX24 JS library the frame pages load; the sandbox portal serves a stand-in for offline runs.
+BITRIX_JS_SDK_URL = env.str("BITRIX_JS_SDK_URL", default="//api.bitrix24.com/api/v1/")
+# Plain-http OAuth is refused (oauthlib's rule) except against the loopback sandbox in the demo and tests.
+BITRIX_ALLOW_HTTP = env.bool("BITRIX_ALLOW_HTTP", default=False)
+if BITRIX_ALLOW_HTTP:
+    import os
+
+    os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
+BITRIX_HTTP_TIMEOUT = env.float("BITRIX_HTTP_TIMEOUT", default=30.0)  # one cloud request may run 60 s
+BITRIX_HTTP_CONNECT_TIMEOUT = env.float("BITRIX_HTTP_CONNECT_TIMEOUT", default=5.0)
+# Retries of calls the portal refused before running them (503 QUERY_LIMIT_EXCEEDED, connect errors).
+BITRIX_MAX_RETRIES = env.int("BITRIX_MAX_RETRIES", default=5)
+# Longest wait for a 429 OPERATION_TIME_LIMIT to reset before the call fails (the window is 10 min).
+BITRIX_MAX_OPERATING_WAIT = env.float("BITRIX_MAX_OPERATING_WAIT", default=120.0)
+# Signed frame-session lifetime; each rendered page carries a fresh one.
+FRAME_SESSION_MAX_AGE = env.int("FRAME_SESSION_MAX_AGE", default=3600)
+
+# --- Redis, Celery ------------------------------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL or None)
+# Without a broker (the demo) tasks run in the calling process.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not (REDIS_URL or env.str("CELERY_BROKER_URL", default="")))
+CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the task for another
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE = {
+    # A refresh token dies after 180 days unused (reference §2); a weekly app.info keeps every
+    # portal's pair alive and its plan (rate limit) and install state current.
+    "bitrix-keep-portals-alive": {"task": "bitrix_app.tasks.keep_portals_alive", "schedule": 7 * 24 * 3600},
+}
+# The shared rate limiter: Redis when there is one (all workers pace together), else per process.
+RATE_LIMITER = env.str("RATE_LIMITER", default="redis" if REDIS_URL else "local")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"mask_secrets": {"()": "hrsync.logging.MaskSecretsFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_secrets"]}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"urllib3": {"level": "WARNING"}},
+}

@@ -1,0 +1,12 @@
+from django.http import JsonResponse
+from django.urls import include, path
+
+
+def health(request):
+    return JsonResponse({"status": "ok"})
+
+
+urlpatterns = [
+    path("bitrix/", include("bitrix_app.urls")),
+    path("health/", health, name="health"),
+]

@@ -1,0 +1,1 @@
+"""A sandbox Bitrix24 cloud portal with its OAuth server (see README "The sandbox portal")."""

@@ -1,0 +1,416 @@
+"""HTTP face of the sandbox portal: REST, batch, its OAuth server, the portal's frames, a control API."""
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import socket
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+import requests
+from flask import Flask, Response, jsonify, render_template_string, request
+
+from . import methods
+from .phpquery import flatten, nest, parse_query
+from .state import PortalState, RestError
+
+_REF = re.compile(r"\$result\[([^\]]+)\]((?:\[[^\]]*\])*)")
+
+
+def _request_params() -> dict[str, Any]:
+    params = parse_query(request.query_string.decode())
+    if request.is_json:
+        body = request.get_json(silent=True)
+        if isinstance(body, dict):
+            params.update(body)
+    elif request.form:
+        params.update(nest(request.form.items(multi=True)))
+    return params
+
+
+def _time_block(started: float) -> dict[str, Any]:
+    finish = time.time()
+    return {"start": started, "finish": finish, "duration": finish - started, "processing": finish - started,
+            "date_start": time.strftime("%Y-%m-%dT%H:%M:%S+03:00", time.localtime(started)),
+            "date_finish": time.strftime("%Y-%m-%dT%H:%M:%S+03:00", time.localtime(finish)),
+            "operating": 0, "operating_reset_at": int(finish) + 600}
+
+
+def _run_method(state: PortalState, name: str, caller: int, params: dict) -> tuple[Any, int | None, int | None]:
+    if name == "batch":
+        raise RestError(400, "ERROR_BATCH_METHOD_NOT_ALLOWED", "Nested batch is not allowed")
+    entry = methods.METHODS.get(name)
+    if entry is None:
+        raise RestError(404, "ERROR_METHOD_NOT_FOUND", "Method not found!")
+    scope, admin_only, handler = entry
+    if scope and scope not in state.app.scope:
+        raise RestError(403, "insufficient_scope", "The request requires higher privileges than provided by the access token")
+    if admin_only and not state.users.get(caller, {}).get("IS_ADMIN"):
+        raise RestError(403, "ACCESS_DENIED", "Access denied")
+    blocked_until = state.faults.operating_limit.get(name)
+    if blocked_until and blocked_until > time.time():
+        state.stats["rejected_429"] += 1
+        raise RestError(429, "OPERATION_TIME_LIMIT", "Method is blocked due to operation time limit.",
+                        {"time": {"operating_reset_at": blocked_until}})
+    state.count(name)
+    outcome = handler(state, caller, params)
+    if isinstance(outcome, tuple):
+        return outcome
+    return outcome, None, None
+
+
+def _resolve(value: str, results: dict[str, Any]) -> str:
+    """Substitute `$result[key][path…]` with earlier results (an unresolved reference becomes empty)."""
+    def replace(match: re.Match) -> str:
+        node: Any = results.get(match.group(1))
+        for part in re.findall(r"\[([^\]]*)\]", match.group(2)):
+            if isinstance(node, list):
+                node = node[int(part)] if part.isdigit() and int(part) < len(node) else None
+            elif isinstance(node, dict):
+                node = node.get(part)
+            else:
+                node = None
+        return "" if node is None or isinstance(node, (dict, list)) else str(node)
+    return _REF.sub(replace, value)
+
+
+def _run_batch(state: PortalState, caller: int, params: dict) -> dict[str, Any]:
+    commands = params.get("cmd") or {}
+    if isinstance(commands, list):
+        commands = {str(i): c for i, c in enumerate(commands)}
+    if len(commands) > 50:
+        raise RestError(400, "ERROR_BATCH_LENGTH_EXCEEDED", "Max batch length exceeded")
+    halt = str(params.get("halt", "0")) in ("1", "true", "Y")
+    results: dict[str, Any] = {}
+    errors: dict[str, Any] = {}
+    totals: dict[str, Any] = {}
+    nexts: dict[str, Any] = {}
+    times: dict[str, Any] = {}
+    for key, raw in commands.items():
+        started = time.time()
+        name, _, query = str(raw).partition("?")
+        name = name.removesuffix(".json")
+        try:
+            sub_params = parse_query(_resolve(query, results)) if query else {}
+            result, total, nxt = _run_method(state, name, caller, sub_params)
+        except RestError as exc:
+            errors[key] = {"error": exc.code, "error_description": exc.description}
+            if halt:
+                break
+            continue
+        state.stats["commands"] += 1
+        results[key] = result
+        if total is not None:
+            totals[key] = total
+        if nxt is not None:
+            nexts[key] = nxt
+        times[key] = _time_block(started)
+    # Empty sections come back as [] (reference §3).
+    return {"result": results or [], "result_error": errors or [], "result_total": totals or [],
+            "result_next": nexts or [], "result_time": times or []}
+
+
+def create_portal_app(state: PortalState) -> Flask:
+    app = Flask("sandbox_portal")
+
+    @app.route("/rest/<path:name>", methods=["GET", "POST"])
+    def rest(name: str):
+        started = time.time()
+        name = name.removesuffix(".json")
+        faults = state.faults
+        with state.lock:
+            state.stats["http_requests"] += 1
+            if faults.take("drop"):
+                _drop_connection()
+                return Response(status=500)
+            slow = faults.take("slow")
+            if faults.take("rate_limit_503") or not state.bucket.admit():
+                state.stats["rejected_503"] += 1
+                return jsonify(error="QUERY_LIMIT_EXCEEDED", error_description="Too many requests"), 503
+            if faults.take("server_error_500"):
+                return jsonify(error="INTERNAL_SERVER_ERROR", error_description="Internal server error"), 500
+        if slow:
+            time.sleep(faults.slow_seconds)
+        params = _request_params()
+        try:
+            with state.lock:
+                caller = state.user_for_token(params.pop("auth", None))
+                if name == "batch":
+                    state.count("batch")
+                    result, total, nxt = _run_batch(state, caller, params), None, None
+                else:
+                    result, total, nxt = _run_method(state, name, caller, params)
+        except RestError as exc:
+            return jsonify(exc.body()), exc.status
+        body: dict[str, Any] = {"result": result}
+        if nxt is not None:
+            body["next"] = nxt
+        if total is not None:
+            body["total"] = total
+        body["time"] = _time_block(started)
+        return jsonify(body)
+
+    # -- the portal's frames: what a browser sees when the admin opens the app --------------------------
+    @app.get("/marketplace/app/")
+    def app_frame():
+        return _frame_page(state, target_url=state.app.app_url, title="hrsync", placement="DEFAULT")
+
+    @app.get("/marketplace/install/")
+    def install_frame():
+        with state.lock:
+            _begin_install(state)
+        return _frame_page(state, target_url=state.app.install_url, title="Установка приложения", placement="DEFAULT")
+
+    @app.get("/bx24/api/v1/")
+    def bx24_js():
+        return Response(_BX24_JS, mimetype="application/javascript")
+
+    # -- control API for the demo, tests and benchmarks ---------------------------------------------------
+    @app.post("/_sandbox/install")
+    def control_install():
+        """The admin opens the installer: the portal POSTs the install form into the frame."""
+        data = request.get_json(silent=True) or {}
+        with state.lock:
+            _begin_install(state)
+            form = _frame_form(state, int(data.get("user_id", 1)), "DEFAULT")
+        response = requests.post(f"{state.app.install_url}?{_frame_query(state)}", data=form, timeout=30)
+        return jsonify(status=response.status_code, body=response.text, form_keys=sorted(form))
+
+    @app.post("/_sandbox/install-finish")
+    def control_install_finish():
+        """BX24.installFinish() reached the portal: the app is installed and events start flowing."""
+        with state.lock:
+            state.app_installed = True
+            deliveries = _deliver(state, "ONAPPINSTALL", {"VERSION": str(state.app.version), "ACTIVE": "Y",
+                                                          "INSTALLED": "Y", "LANGUAGE_ID": state.language},
+                                  with_tokens=True)
+        return jsonify(installed=True, deliveries=deliveries)
+
+    @app.post("/_sandbox/uninstall")
+    def control_uninstall():
+        data = request.get_json(silent=True) or {}
+        with state.lock:
+            deliveries = _deliver(state, "ONAPPUNINSTALL", {"LANGUAGE_ID": state.language,
+                                                            "CLEAN": int(data.get("clean", 0))}, with_tokens=False)
+            state.app_present = state.app_installed = False
+            state.access_tokens.clear()
+            state.refresh_tokens.clear()
+            state.event_bindings.clear()
+            state.application_token = ""
+        return jsonify(uninstalled=True, deliveries=deliveries)
+
+    @app.post("/_sandbox/faults")
+    def control_faults():
+        data = request.get_json(silent=True) or {}
+        with state.lock:
+            for key in ("rate_limit_503", "server_error_500", "slow", "drop"):
+                if key in data:
+                    setattr(state.faults, key, int(data[key]))
+            if "slow_seconds" in data:
+                state.faults.slow_seconds = float(data["slow_seconds"])
+            for name, seconds in (data.get("operating_limit") or {}).items():
+                state.faults.operating_limit[name] = time.time() + float(seconds)
+            if data.get("expire_tokens"):
+                state.expire_all_tokens()
+            if data.get("revoke_refresh_tokens"):
+                state.revoke_refresh_tokens()
+        return jsonify(ok=True)
+
+    @app.post("/_sandbox/limits")
+    def control_limits():
+        data = request.get_json(silent=True) or {}
+        with state.lock:
+            if "rate" in data:
+                state.bucket.rate = float(data["rate"])
+            if "burst" in data:
+                state.bucket.burst = int(data["burst"])
+            if "enabled" in data:
+                state.bucket.enabled = bool(data["enabled"])
+            if "access_ttl" in data:
+                state.access_ttl = float(data["access_ttl"])
+            if "license_family" in data:
+                state.license_family = str(data["license_family"])
+            if "max_users" in data:
+                state.max_users = int(data["max_users"])
+            state.bucket.level = 0.0
+        return jsonify(ok=True)
+
+    @app.post("/_sandbox/seed")
+    def control_seed():
+        """Fill the portal with generated users and departments (for list reading and benchmarks)."""
+        data = request.get_json(silent=True) or {}
+        with state.lock:
+            root = min(state.departments)
+            deps = [state.add_department_unchecked(f"Отдел {i + 1}", root) for i in range(int(data.get("departments", 0)))]
+            targets = deps or [root]
+            for i in range(int(data.get("users", 0))):
+                state.add_user_unchecked({
+                    "NAME": "Сотрудник", "LAST_NAME": f"Номер{i + 1}", "EMAIL": f"user{state._ids['user'] + 1}@seed.example",
+                    "UF_DEPARTMENT": [targets[i % len(targets)]], "WORK_POSITION": "Специалист",
+                })
+        return jsonify(users=len(state.users), departments=len(state.departments))
+
+    @app.get("/_sandbox/state")
+    def control_state():
+        with state.lock:
+            return jsonify(
+                domain=state.domain, member_id=state.member_id, app_installed=state.app_installed,
+                app_present=state.app_present, users=len(state.users), departments=len(state.departments),
+                events=len(state.events), event_bindings=state.event_bindings, notifications=state.notifications,
+                robots=list(state.robots), activities=list(state.activities),
+                live_refresh_tokens=len(state.refresh_tokens), stats=state.stats,
+                bucket={"rate": state.bucket.rate, "burst": state.bucket.burst, "enabled": state.bucket.enabled},
+            )
+
+    @app.post("/_sandbox/stats/reset")
+    def control_stats_reset():
+        with state.lock:
+            state.stats.update(http_requests=0, rejected_503=0, rejected_429=0, commands=0, by_method={},
+                               token_refreshes=0)
+        return jsonify(ok=True)
+
+    @app.post("/_sandbox/users")
+    def control_add_user():
+        """Add a portal user directly (e.g. a non-admin colleague who opens the app)."""
+        data = request.get_json(silent=True) or {}
+        with state.lock:
+            user_id = state.add_user_unchecked({k: v for k, v in data.items() if k != "admin"})
+            state.users[user_id]["IS_ADMIN"] = bool(data.get("admin"))
+        return jsonify(id=user_id)
+
+    return app
+
+
+def create_oauth_app(state: PortalState) -> Flask:
+    """The OAuth server (oauth.bitrix.info in the cloud): token endpoint and app.info for handshakes."""
+    app = Flask("sandbox_oauth")
+
+    @app.get("/oauth/token/")
+    def token():
+        args = request.args
+        with state.lock:
+            if args.get("client_id") != state.app.client_id or args.get("client_secret") != state.app.client_secret:
+                return jsonify(error="invalid_client", error_description="Invalid client"), 400
+            if args.get("grant_type") != "refresh_token":
+                return jsonify(error="invalid_request", error_description="Unsupported grant_type"), 400
+            user_id = state.refresh_tokens.pop(args.get("refresh_token", ""), None)  # single use
+            if user_id is None or not state.app_present:
+                return jsonify(error="invalid_grant", error_description="Invalid refresh token"), 400
+            state.stats["token_refreshes"] += 1
+            return jsonify(state.issue_tokens(user_id))
+
+    @app.route("/rest/app.info", methods=["GET", "POST"])
+    def app_info():
+        params = _request_params()
+        with state.lock:
+            try:
+                state.user_for_token(params.get("auth"))
+            except RestError as exc:
+                return jsonify(exc.body()), exc.status
+            return jsonify(result=methods.app_info_result(state), time=_time_block(time.time()))
+
+    return app
+
+
+# -- the portal's side of install, events and frames ---------------------------------------------------------
+def _begin_install(state: PortalState) -> None:
+    state.app_present = True
+    if not state.application_token:
+        state.application_token = secrets.token_hex(16)
+
+
+def _frame_query(state: PortalState) -> str:
+    scheme_flag = "1" if state.client_endpoint.startswith("https") else "0"
+    return urlencode({"DOMAIN": state.domain, "PROTOCOL": scheme_flag, "LANG": state.language,
+                      "APP_SID": secrets.token_hex(8)})
+
+
+def _frame_form(state: PortalState, user_id: int, placement: str) -> dict[str, str]:
+    tokens = state.issue_tokens(user_id)
+    return {"AUTH_ID": tokens["access_token"], "AUTH_EXPIRES": str(tokens["expires_in"]),
+            "REFRESH_ID": tokens["refresh_token"], "SERVER_ENDPOINT": state.server_endpoint,
+            "member_id": state.member_id, "status": "L", "PLACEMENT": placement, "PLACEMENT_OPTIONS": "{}",
+            "APPLICATION_TOKEN": state.application_token, "APPLICATION_SCOPE": ",".join(state.app.scope)}
+
+
+def _deliver(state: PortalState, event: str, data: dict, *, with_tokens: bool) -> list[dict]:
+    """POST an event to every handler bound to it, form-encoded as Bitrix24 does (reference §1)."""
+    auth: dict[str, Any] = {"domain": state.domain, "server_endpoint": state.server_endpoint,
+                            "client_endpoint": state.client_endpoint, "member_id": state.member_id,
+                            "application_token": state.application_token, "status": "L"}
+    if with_tokens:
+        tokens = state.issue_tokens(1)
+        auth.update(access_token=tokens["access_token"], refresh_token=tokens["refresh_token"],
+                    expires_in=tokens["expires_in"], scope=tokens["scope"], user_id=1)
+    deliveries = []
+    for binding in [b for b in state.event_bindings if b["event"] == event]:
+        body = flatten({"event": event, "event_handler_id": "1", "data": data, "ts": str(int(time.time())), "auth": auth})
+        try:
+            response = requests.post(binding["handler"], data=body, timeout=30)
+            deliveries.append({"handler": binding["handler"], "status": response.status_code})
+        except requests.RequestException as exc:  # no retries, as in the cloud (reference §1)
+            deliveries.append({"handler": binding["handler"], "error": exc.__class__.__name__})
+    return deliveries
+
+
+def _drop_connection() -> None:
+    sock = request.environ.get("werkzeug.socket")
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        sock.close()
+
+
+def _frame_page(state: PortalState, *, target_url: str, title: str, placement: str) -> str:
+    user_id = int(request.args.get("user_id", 1))
+    if "lang" in request.args:
+        state.language = request.args["lang"]
+    with state.lock:
+        form = _frame_form(state, user_id, placement)
+        query = _frame_query(state)
+    return render_template_string(_FRAME_HTML, title=title, action=f"{target_url}?{query}", form=form)
+
+
+_FRAME_HTML = """<!doctype html>
+<html lang="ru"><head><meta charset="utf-8"><title>{{ title }} — Битрикс24 (песочница)</title>
+<style>body{margin:0;font:14px "Helvetica Neue",Arial,sans-serif;background:#eef2f4}
+header{background:#2fc6f6;color:#fff;padding:10px 20px;font-weight:bold}
+#appframe{border:0;width:100%;height:600px;background:#fff}</style></head>
+<body><header>Битрикс24 · {{ title }}</header>
+<iframe id="appframe" name="appframe"></iframe>
+<form id="bxform" method="post" target="appframe" action="{{ action }}">
+{% for k, v in form.items() %}<input type="hidden" name="{{ k }}" value="{{ v }}">{% endfor %}
+</form>
+<script>
+window.addEventListener("message", function (e) {
+  var m = e.data || {};
+  if (!m.bx24) return;
+  var frame = document.getElementById("appframe");
+  if (m.bx24 === "installFinish") {
+    fetch("/_sandbox/install-finish", {method: "POST"}).then(function () {
+      document.body.setAttribute("data-installed", "yes");
+    });
+  } else if (m.bx24 === "resizeWindow" && m.height) {
+    frame.style.height = m.height + "px";
+  }
+});
+document.getElementById("bxform").submit();
+</script></body></html>"""
+
+# A stand-in for the BX24 JS library (api.bitrix24.com/api/v1/): the same calls, sent to the parent
+# portal window by postMessage.
+_BX24_JS = """(function () {
+  function send(cmd, extra) { var m = {bx24: cmd}; for (var k in (extra || {})) m[k] = extra[k]; window.parent.postMessage(m, "*"); }
+  window.BX24 = {
+    init: function (cb) { if (cb) setTimeout(cb, 0); },
+    installFinish: function () { send("installFinish"); },
+    fitWindow: function () { send("resizeWindow", {height: document.documentElement.scrollHeight}); },
+    resizeWindow: function (w, h) { send("resizeWindow", {width: w, height: h}); },
+    getScrollSize: function () { return {scrollWidth: document.documentElement.scrollWidth, scrollHeight: document.documentElement.scrollHeight}; },
+    isAdmin: function () { return true; }
+  };
+})();"""

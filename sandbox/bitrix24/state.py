@@ -1,0 +1,202 @@
+"""The sandbox portal's state: users, departments, calendars, events, tokens, the leaky bucket, faults."""
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class RestError(Exception):
+    """An error answer: HTTP status, Bitrix24 error code and description."""
+
+    def __init__(self, status: int, code: str, description: str = "", extra: dict | None = None):
+        super().__init__(f"{code}: {description}")
+        self.status = status
+        self.code = code
+        self.description = description
+        self.extra = extra or {}
+
+    def body(self) -> dict:
+        return {"error": self.code, "error_description": self.description, **self.extra}
+
+
+@dataclass
+class AppRegistration:
+    """What the developer enters when registering a local app in the portal."""
+
+    client_id: str = "local.hrsync.sandbox"
+    client_secret: str = "sandbox-secret"
+    app_url: str = ""  # main page (placement DEFAULT)
+    install_url: str = ""  # initial installation path (shown in a frame)
+    scope: tuple[str, ...] = ("user", "department", "calendar", "im", "bizproc", "timeman", "placement")
+    code: str = "local.hrsync"
+    version: int = 1
+
+
+@dataclass
+class Faults:
+    """Injected failures; each counter is consumed by the next matching REST requests."""
+
+    rate_limit_503: int = 0  # answer 503 QUERY_LIMIT_EXCEEDED regardless of the bucket
+    server_error_500: int = 0
+    slow_seconds: float = 0.0  # how long a "slow" answer takes (beyond the client's timeout)
+    slow: int = 0
+    drop: int = 0  # close the connection without answering
+    operating_limit: dict[str, float] = field(default_factory=dict)  # method -> seconds blocked from now
+
+    def take(self, name: str) -> bool:
+        value = getattr(self, name)
+        if value > 0:
+            setattr(self, name, value - 1)
+            return True
+        return False
+
+
+class LeakyBucket:
+    """Bitrix24's request counter (reference §4): +1 per request, drains `rate`/s, 503 above `burst`."""
+
+    def __init__(self, rate: float, burst: int, enabled: bool = True) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.enabled = enabled
+        self.level = 0.0
+        self.stamp = time.monotonic()
+
+    def admit(self) -> bool:
+        now = time.monotonic()
+        self.level = max(0.0, self.level - (now - self.stamp) * self.rate)
+        self.stamp = now
+        if not self.enabled:
+            return True
+        if self.level + 1 > self.burst:
+            return False
+        self.level += 1
+        return True
+
+
+@dataclass
+class Token:
+    user_id: int
+    expires_at: float
+
+
+class PortalState:
+    def __init__(
+        self,
+        *,
+        domain: str,
+        app: AppRegistration,
+        rate: float = 2.0,
+        burst: int = 50,
+        limits_enabled: bool = True,
+        access_ttl: float = 3600.0,
+        license_family: str = "std",
+        max_users: int = 100_000,
+        member_id: str | None = None,
+    ) -> None:
+        self.lock = threading.RLock()
+        self.domain = domain
+        self.member_id = member_id or secrets.token_hex(16)
+        self.app = app
+        self.license_family = license_family
+        self.language = "ru"
+        self.bucket = LeakyBucket(rate, burst, limits_enabled)
+        self.access_ttl = access_ttl
+        self.max_users = max_users
+        self.faults = Faults()
+        self.server_endpoint = ""  # set by the server once the OAuth listener has its port
+        self.client_endpoint = ""
+        # Install state
+        self.app_installed = False  # BX24.installFinish() seen
+        self.app_present = False  # between install and uninstall
+        self.application_token = ""
+        self.access_tokens: dict[str, Token] = {}
+        self.refresh_tokens: dict[str, int] = {}  # single use: removed when exchanged
+        # Data
+        self.users: dict[int, dict[str, Any]] = {}
+        self.departments: dict[int, dict[str, Any]] = {}
+        self.sections: dict[int, dict[str, Any]] = {}
+        self.events: dict[int, dict[str, Any]] = {}
+        self.event_bindings: list[dict[str, Any]] = []
+        self.activities: dict[str, dict[str, Any]] = {}
+        self.robots: dict[str, dict[str, Any]] = {}
+        self.bizproc_events_sent: list[dict[str, Any]] = []
+        self.notifications: list[dict[str, Any]] = []
+        self.timeman_reports: dict[tuple[int, int, int], list[dict[str, Any]]] = {}
+        self.outgoing_log: list[dict[str, Any]] = []
+        self._ids = {"user": 0, "department": 0, "section": 0, "event": 0}
+        # Counters for tests and benchmarks
+        self.stats: dict[str, Any] = {"http_requests": 0, "rejected_503": 0, "rejected_429": 0,
+                                      "commands": 0, "by_method": {}, "token_refreshes": 0}
+        self._seed()
+
+    # -- ids and seed ---------------------------------------------------------------------------------
+    def next_id(self, kind: str) -> int:
+        self._ids[kind] += 1
+        return self._ids[kind]
+
+    def _seed(self) -> None:
+        root = self.next_id("department")
+        self.departments[root] = {"ID": root, "NAME": "Компания", "SORT": 500, "PARENT": None, "UF_HEAD": 1}
+        admin = self.next_id("user")
+        self.users[admin] = self._new_user(admin, {
+            "NAME": "Анна", "LAST_NAME": "Администратор", "EMAIL": "admin@sandbox.example",
+            "UF_DEPARTMENT": [root], "WORK_POSITION": "HR-директор",
+        }, admin_flag=True)
+
+    def _new_user(self, user_id: int, fields: dict[str, Any], *, admin_flag: bool = False) -> dict[str, Any]:
+        user = {
+            "ID": user_id, "ACTIVE": True, "NAME": "", "LAST_NAME": "", "SECOND_NAME": "", "EMAIL": "",
+            "XML_ID": "", "WORK_POSITION": "", "PERSONAL_GENDER": "", "PERSONAL_BIRTHDAY": "",
+            "PERSONAL_MOBILE": "", "WORK_PHONE": "", "UF_DEPARTMENT": [], "UF_EMPLOYMENT_DATE": "",
+            "UF_PHONE_INNER": "", "USER_TYPE": "employee", "IS_ADMIN": admin_flag,
+            "DATE_REGISTER": time.strftime("%Y-%m-%dT%H:%M:%S+03:00"),
+        }
+        user.update(fields)
+        return user
+
+    def add_user_unchecked(self, fields: dict[str, Any]) -> int:
+        """Bulk seeding for tests and benchmarks (not reachable through REST)."""
+        user_id = self.next_id("user")
+        self.users[user_id] = self._new_user(user_id, fields)
+        return user_id
+
+    def add_department_unchecked(self, name: str, parent: int) -> int:
+        dep_id = self.next_id("department")
+        self.departments[dep_id] = {"ID": dep_id, "NAME": name, "SORT": 500, "PARENT": parent, "UF_HEAD": None}
+        return dep_id
+
+    # -- tokens -----------------------------------------------------------------------------------------
+    def issue_tokens(self, user_id: int) -> dict[str, Any]:
+        access, refresh = secrets.token_hex(24), secrets.token_hex(24)
+        self.access_tokens[access] = Token(user_id, time.time() + self.access_ttl)
+        self.refresh_tokens[refresh] = user_id
+        return {
+            "access_token": access, "refresh_token": refresh, "expires_in": int(self.access_ttl),
+            "expires": int(time.time() + self.access_ttl), "user_id": user_id,
+            "scope": ",".join(self.app.scope), "member_id": self.member_id, "domain": self.domain,
+            "client_endpoint": self.client_endpoint, "server_endpoint": self.server_endpoint, "status": "L",
+        }
+
+    def user_for_token(self, access_token: str | None) -> int:
+        if not access_token:
+            raise RestError(401, "NO_AUTH_FOUND", "Wrong authorization data")
+        token = self.access_tokens.get(access_token)
+        if token is None or not self.app_present:
+            raise RestError(401, "invalid_token", "Unable to get application by token")
+        if token.expires_at <= time.time():
+            raise RestError(401, "expired_token", "The access token provided has expired.")
+        return token.user_id
+
+    def expire_all_tokens(self) -> None:
+        for token in self.access_tokens.values():
+            token.expires_at = 0
+
+    def revoke_refresh_tokens(self) -> None:
+        self.refresh_tokens.clear()
+
+    def count(self, method: str) -> None:
+        by_method = self.stats["by_method"]
+        by_method[method] = by_method.get(method, 0) + 1

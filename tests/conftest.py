@@ -1,0 +1,93 @@
+"""Shared fixtures: a sandbox portal per test over real HTTP, the app on a live server, helpers."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings as django_settings
+
+from sandbox.bitrix24.server import RunningPortal, start_portal
+from sandbox.bitrix24.state import AppRegistration
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "artifacts"
+
+
+@pytest.fixture
+def sandbox_factory(live_server, settings):
+    """Start sandbox portals registered to the live app; each test gets fresh ones."""
+    started: list[RunningPortal] = []
+
+    def start(**options) -> RunningPortal:
+        registration = AppRegistration(
+            client_id=django_settings.BITRIX_CLIENT_ID,
+            client_secret=django_settings.BITRIX_CLIENT_SECRET,
+            app_url=f"{live_server.url}/bitrix/app/",
+            install_url=f"{live_server.url}/bitrix/install/",
+        )
+        options.setdefault("rate", 50.0)  # fast by default; tests of the limits set their own
+        options.setdefault("burst", 50)
+        running = start_portal(app=registration, **options)
+        started.append(running)
+        settings.BITRIX_OAUTH_SERVER_HOSTS = list(settings.BITRIX_OAUTH_SERVER_HOSTS) + [running.oauth_host]
+        return running
+
+    settings.APP_BASE_URL = live_server.url
+    yield start
+    for running in started:
+        running.shutdown()
+
+
+@pytest.fixture
+def sandbox(sandbox_factory) -> RunningPortal:
+    return sandbox_factory()
+
+
+def control(running: RunningPortal, path: str, payload: dict | None = None, method: str = "post") -> dict:
+    response = requests.request(method, f"{running.url}/_sandbox/{path}", json=payload or {}, timeout=60)
+    response.raise_for_status()
+    return response.json()
+
+
+def install(running: RunningPortal, *, finish: bool = True):
+    """The admin installs the app: the portal posts the install form, then the page's installFinish()."""
+    from bitrix_app.models import Portal
+
+    answer = control(running, "install")
+    assert answer["status"] == 200, answer["body"][:500]
+    assert "BX24.installFinish()" in answer["body"]
+    if finish:
+        control(running, "install-finish")
+    portal = Portal.objects.get(member_id=running.state.member_id)
+    # The app's limiter must pace to the bucket this sandbox was started with.
+    portal.rate_per_second, portal.rate_burst = running.state.bucket.rate, running.state.bucket.burst
+    portal.save()
+    return portal
+
+
+@pytest.fixture
+def installed(sandbox, transactional_db):
+    return sandbox, install(sandbox)
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """Environment for a child process (worker, second client) that must see this test's database."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="tests.settings",
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        BITRIX_OAUTH_SERVER_HOSTS=",".join(django_settings.BITRIX_OAUTH_SERVER_HOSTS),
+        APP_BASE_URL=django_settings.APP_BASE_URL,
+        PYTHONPATH=str(ROOT),
+    )
+    env.update(extra)
+    return env
+
+
+PYTHON = sys.executable
