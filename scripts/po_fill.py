@@ -1,0 +1,43 @@
+"""Fill msgstr in a .po file from a JSON dictionary (msgid -> translation); keeps existing translations.
+
+usage: python scripts/po_fill.py locale/ru/LC_MESSAGES/django.po locale/ru/translations.json
+Translations live in a reviewable JSON file beside the catalogue; makemessages regenerates the .po.
+"""
+import json
+import re
+import sys
+
+
+def _unquote(lines):
+    return "".join(json.loads(line) for line in lines)
+
+
+def _quote(text):
+    return json.dumps(text, ensure_ascii=False)
+
+
+def main(po_path, dict_path):
+    translations = json.load(open(dict_path, encoding="utf-8"))
+    text = open(po_path, encoding="utf-8").read()
+    blocks = text.split("\n\n")
+    out, missing = [], []
+    for block in blocks:
+        m = re.search(r'^msgid ((?:".*"\n?)+)msgstr ((?:".*"\n?)+)', block, re.M)
+        if m:
+            msgid = _unquote(re.findall(r'".*"', m.group(1)))
+            msgstr = _unquote(re.findall(r'".*"', m.group(2)))
+            if msgid and not msgstr:
+                if msgid in translations:
+                    block = block[:m.start(2)] + _quote(translations[msgid]) + ("\n" if m.group(2).endswith("\n") else "")
+                    block = block.replace("#, fuzzy\n", "")
+                else:
+                    missing.append(msgid)
+        out.append(block)
+    open(po_path, "w", encoding="utf-8").write("\n\n".join(out))
+    for msgid in missing:
+        print("untranslated:", msgid)
+    return 1 if missing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:]))
