@@ -17,7 +17,7 @@ ARTIFACTS = ROOT / "artifacts"
 
 
 @pytest.fixture
-def sandbox_factory(live_server, settings):
+def sandbox_factory(transactional_db, live_server, settings):
     """Start sandbox portals registered to the live app; each test gets fresh ones."""
     started: list[RunningPortal] = []
 
@@ -81,7 +81,7 @@ def child_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         DJANGO_SETTINGS_MODULE="tests.settings",
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        DATABASE_URL=f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         BITRIX_OAUTH_SERVER_HOSTS=",".join(django_settings.BITRIX_OAUTH_SERVER_HOSTS),
         APP_BASE_URL=django_settings.APP_BASE_URL,
         PYTHONPATH=str(ROOT),

@@ -7,7 +7,7 @@ import os
 os.environ.setdefault("DJANGO_DEBUG", "0")
 os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
 os.environ.setdefault("FIELD_ENCRYPTION_KEY", "oMAC7Pjeg-NWif-Zpb7TlgkdDUkk8qklMLi1r9dES9E=")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/hrsync")
+os.environ.setdefault("DATABASE_URL", "postgres://hrsync:hrsync@127.0.0.1:5432/hrsync")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")

@@ -1,0 +1,101 @@
+"""The demo: start the sandbox Bitrix24 portal and the app (SQLite, no Redis), install the app, show it.
+
+Run through scripts/demo.sh (or `make demo`), which prepares the virtualenv first.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+
+def wait_for(url: str, what: str, seconds: float = 30) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.RequestException:
+            time.sleep(0.2)
+    raise SystemExit(f"{what} did not start at {url}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--app-port", type=int, default=int(os.environ.get("DEMO_APP_PORT", 8000)))
+    parser.add_argument("--portal-port", type=int, default=int(os.environ.get("DEMO_PORTAL_PORT", 8101)))
+    parser.add_argument("--oauth-port", type=int, default=int(os.environ.get("DEMO_OAUTH_PORT", 8102)))
+    parser.add_argument("--smoke", action="store_true", help="install, print what happened, stop")
+    args = parser.parse_args()
+
+    app_url = f"http://127.0.0.1:{args.app_port}"
+    portal_url = f"http://127.0.0.1:{args.portal_port}"
+    (ROOT / "var").mkdir(exist_ok=True)
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="hrsync.settings",
+        DJANGO_DEBUG="1",
+        DATABASE_URL=env.get("DEMO_DATABASE_URL", f"sqlite:///{ROOT / 'var' / 'demo.sqlite3'}"),
+        REDIS_URL="",  # no broker: tasks run in-process, the rate limiter is per process
+        CELERY_BROKER_URL="",
+        APP_BASE_URL=app_url,
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        BITRIX_CLIENT_ID="local.hrsync.sandbox",
+        BITRIX_CLIENT_SECRET="sandbox-secret",
+        BITRIX_OAUTH_SERVER_HOSTS=f"127.0.0.1:{args.oauth_port}",
+        BITRIX_ALLOW_HTTP="1",
+        BITRIX_JS_SDK_URL=f"{portal_url}/bx24/api/v1/",
+        HRSYNC_ENV_FILE="/nonexistent",
+    )
+    subprocess.run([PYTHON, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+
+    children = [
+        subprocess.Popen([PYTHON, "-m", "sandbox.bitrix24", "--port", str(args.portal_port), "--oauth-port",
+                          str(args.oauth_port), "--app-url", f"{app_url}/bitrix/app/", "--install-url",
+                          f"{app_url}/bitrix/install/", "--member-id", "demo-portal"], cwd=ROOT, env=env),
+        subprocess.Popen([PYTHON, "manage.py", "runserver", f"127.0.0.1:{args.app_port}", "--noreload"], cwd=ROOT, env=env),
+    ]
+    try:
+        wait_for(f"{portal_url}/_sandbox/state", "The sandbox portal")
+        wait_for(f"{app_url}/health/", "The app")
+        installed = requests.post(f"{portal_url}/_sandbox/install", json={}, timeout=60).json()
+        if installed["status"] != 200:
+            print(installed["body"], file=sys.stderr)
+            return 1
+        requests.post(f"{portal_url}/_sandbox/install-finish", timeout=60).raise_for_status()
+        state = requests.get(f"{portal_url}/_sandbox/state", timeout=10).json()
+        print()
+        print("hrsync demo")
+        print(f"  sandbox portal   {portal_url}  (member_id {state['member_id']})")
+        print(f"  app              {app_url}")
+        print(f"  installed        {state['app_installed']}; events bound: "
+              f"{', '.join(b['event'] for b in state['event_bindings'])}")
+        print()
+        print(f"Open {portal_url}/marketplace/app/ in a browser: the portal's frame with the app inside.")
+        print(f"(as a non-admin colleague: {portal_url}/marketplace/app/?user_id=2 after adding one)")
+        if args.smoke:
+            return 0 if state["app_installed"] and len(state["event_bindings"]) == 2 else 1
+        print("Ctrl-C stops the demo.")
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        return 0
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
