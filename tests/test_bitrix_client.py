@@ -157,3 +157,18 @@ def test_method_errors_carry_the_portals_message(installed):
     assert raised.value.code == "ERROR_ARGUMENT"
     assert "already exists" in raised.value.message
     assert raised.value.http_status == 400
+
+
+def test_redirects_are_not_followed(installed):
+    """A portal that moved (new domain, http -> https) answers 30x: an error, never a silent re-post."""
+    from bitrix_app.client import BitrixError, PortalEndpoint
+    from bitrix_app.client.oauth import StaticTokenSource
+    from bitrix_app.client.ratelimit import LocalRateLimiter
+
+    sandbox, portal = installed
+    # The sandbox's web framework answers /marketplace/app (no slash) with a 308 to /marketplace/app/.
+    client = BitrixClient(PortalEndpoint(f"{sandbox.url}/marketplace/", "redirect-test", 50.0, 50),
+                          StaticTokenSource("t"), LocalRateLimiter())
+    with pytest.raises(BitrixError) as raised:
+        client.call("app")
+    assert raised.value.code == "UNEXPECTED_REDIRECT" and raised.value.http_status == 308

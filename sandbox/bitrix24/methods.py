@@ -528,40 +528,23 @@ def _bizproc_delete(registry: dict, state: PortalState, caller: int, params: dic
     return True
 
 
-@method("bizproc.activity.add", "bizproc")
-def bizproc_activity_add(state, caller, params):
-    return _bizproc_add(state.activities, state, caller, params)
+def _register_bizproc(kind: str, registry_name: str) -> None:
+    """bizproc.activity.* and bizproc.robot.* behave alike, each over its own registry."""
+    method(f"bizproc.{kind}.add", "bizproc")(
+        lambda state, caller, params: _bizproc_add(getattr(state, registry_name), state, caller, params))
+    method(f"bizproc.{kind}.list", "bizproc")(lambda state, caller, params: list(getattr(state, registry_name)))
+    method(f"bizproc.{kind}.delete", "bizproc")(
+        lambda state, caller, params: _bizproc_delete(getattr(state, registry_name), state, caller, params))
 
 
-@method("bizproc.activity.list", "bizproc")
-def bizproc_activity_list(state, caller, params):
-    return list(state.activities)
-
-
-@method("bizproc.activity.delete", "bizproc")
-def bizproc_activity_delete(state, caller, params):
-    return _bizproc_delete(state.activities, state, caller, params)
-
-
-@method("bizproc.robot.add", "bizproc")
-def bizproc_robot_add(state, caller, params):
-    return _bizproc_add(state.robots, state, caller, params)
-
-
-@method("bizproc.robot.list", "bizproc")
-def bizproc_robot_list(state, caller, params):
-    return list(state.robots)
-
-
-@method("bizproc.robot.delete", "bizproc")
-def bizproc_robot_delete(state, caller, params):
-    return _bizproc_delete(state.robots, state, caller, params)
+_register_bizproc("activity", "activities")
+_register_bizproc("robot", "robots")
 
 
 @method("bizproc.event.send", "bizproc")
 def bizproc_event_send(state, caller, params):
     token = str(params.get("EVENT_TOKEN") or params.get("event_token") or "")
-    pending = getattr(state, "pending_event_tokens", set())
+    pending = state.pending_event_tokens
     if token not in pending:
         raise core_error("Access denied", "ACCESS_DENIED", 403)
     pending.discard(token)

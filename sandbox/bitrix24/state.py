@@ -123,6 +123,7 @@ class PortalState:
         self.activities: dict[str, dict[str, Any]] = {}
         self.robots: dict[str, dict[str, Any]] = {}
         self.bizproc_events_sent: list[dict[str, Any]] = []
+        self.pending_event_tokens: set[str] = set()  # workflows waiting for bizproc.event.send
         self.notifications: list[dict[str, Any]] = []
         self.timeman_reports: dict[tuple[int, int, int], list[dict[str, Any]]] = {}
         self.outgoing_log: list[dict[str, Any]] = []
