@@ -160,15 +160,13 @@ def test_method_errors_carry_the_portals_message(installed):
 
 
 def test_redirects_are_not_followed(installed):
-    """A portal that moved (new domain, http -> https) answers 30x: an error, never a silent re-post."""
-    from bitrix_app.client import BitrixError, PortalEndpoint
-    from bitrix_app.client.oauth import StaticTokenSource
-    from bitrix_app.client.ratelimit import LocalRateLimiter
+    """A portal that moved (new domain, http -> https) answers 301: an error, never a silent re-post."""
+    from bitrix_app.client import BitrixError
 
     sandbox, portal = installed
-    # The sandbox's web framework answers /marketplace/app (no slash) with a 308 to /marketplace/app/.
-    client = BitrixClient(PortalEndpoint(f"{sandbox.url}/marketplace/", "redirect-test", 50.0, 50),
-                          StaticTokenSource("t"), LocalRateLimiter())
+    control(sandbox, "faults", {"moved_to": "https://elsewhere.example"})
+    client = BitrixClient.for_portal(portal)
     with pytest.raises(BitrixError) as raised:
-        client.call("app")
-    assert raised.value.code == "UNEXPECTED_REDIRECT" and raised.value.http_status == 308
+        client.call("profile")
+    assert raised.value.code == "UNEXPECTED_REDIRECT" and raised.value.http_status == 301
+    assert "elsewhere.example" in raised.value.description

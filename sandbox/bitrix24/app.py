@@ -122,6 +122,8 @@ def create_portal_app(state: PortalState) -> Flask:
         faults = state.faults
         with state.lock:
             state.stats["http_requests"] += 1
+            if faults.moved_to:
+                return Response(status=301, headers={"Location": f"{faults.moved_to.rstrip('/')}/rest/{name}"})
             if faults.take("drop"):
                 _drop_connection()
                 return Response(status=500)
@@ -208,6 +210,8 @@ def create_portal_app(state: PortalState) -> Flask:
             for key in ("rate_limit_503", "server_error_500", "slow", "drop"):
                 if key in data:
                     setattr(state.faults, key, int(data[key]))
+            if "moved_to" in data:
+                state.faults.moved_to = str(data["moved_to"])
             if "slow_seconds" in data:
                 state.faults.slow_seconds = float(data["slow_seconds"])
             for name, seconds in (data.get("operating_limit") or {}).items():

@@ -44,6 +44,7 @@ class Faults:
     slow_seconds: float = 0.0  # how long a "slow" answer takes (beyond the client's timeout)
     slow: int = 0
     drop: int = 0  # close the connection without answering
+    moved_to: str = ""  # the portal changed its address: REST answers 301 to it
     operating_limit: dict[str, float] = field(default_factory=dict)  # method -> seconds blocked from now
 
     def take(self, name: str) -> bool:
