@@ -122,6 +122,18 @@ BITRIX_MAX_OPERATING_WAIT = env.float("BITRIX_MAX_OPERATING_WAIT", default=120.0
 # Signed frame-session lifetime; each rendered page carries a fresh one.
 FRAME_SESSION_MAX_AGE = env.int("FRAME_SESSION_MAX_AGE", default=3600)
 
+# --- 1C:ZUP --------------------------------------------------------------------------------------
+PAYROLL_HTTP_TIMEOUT = env.float("PAYROLL_HTTP_TIMEOUT", default=120.0)  # a large page of 1C can take a while
+PAYROLL_HTTP_CONNECT_TIMEOUT = env.float("PAYROLL_HTTP_CONNECT_TIMEOUT", default=10.0)
+PAYROLL_ODATA_PAGE_SIZE = env.int("PAYROLL_ODATA_PAGE_SIZE", default=5000)
+# Largest push package; a larger snapshot is sent in parts.
+PAYROLL_MAX_PACKAGE_BYTES = env.int("PAYROLL_MAX_PACKAGE_BYTES", default=25 * 1024 * 1024)
+# Where ZUP keeps department heads is UNCONFIRMED (shared/reference/zup-odata.md lists no such object):
+# the entity set and its two fields are settings. When the set is not published, heads are left empty.
+PAYROLL_ODATA_HEADS_ENTITY = env.str("PAYROLL_ODATA_HEADS_ENTITY", default="InformationRegister_РуководителиПодразделений")
+PAYROLL_ODATA_HEADS_DEPARTMENT_FIELD = env.str("PAYROLL_ODATA_HEADS_DEPARTMENT_FIELD", default="Подразделение_Key")
+PAYROLL_ODATA_HEADS_EMPLOYEE_FIELD = env.str("PAYROLL_ODATA_HEADS_EMPLOYEE_FIELD", default="Руководитель_Key")
+
 # --- Redis, Celery ------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")

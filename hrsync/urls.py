@@ -8,5 +8,6 @@ def health(request):
 
 urlpatterns = [
     path("bitrix/", include("bitrix_app.urls")),
+    path("payroll/", include("payroll_connector.urls")),
     path("health/", health, name="health"),
 ]

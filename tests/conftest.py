@@ -91,3 +91,27 @@ def child_env(**extra: str) -> dict[str, str]:
 
 
 PYTHON = sys.executable
+
+
+@pytest.fixture
+def eager_celery():
+    """Run tasks in the calling process (for tests of what a task does, not of the worker)."""
+    from hrsync.celery import app
+
+    before = (app.conf.task_always_eager, app.conf.task_eager_propagates)
+    app.conf.update(task_always_eager=True, task_eager_propagates=True)
+    yield
+    app.conf.update(task_always_eager=before[0], task_eager_propagates=before[1])
+
+
+ZUP_TODAY = __import__("datetime").date(2026, 11, 25)
+
+
+@pytest.fixture
+def zup():
+    """A sandbox ZUP infobase with the generated 300-person company, over HTTP."""
+    from sandbox.zup.server import start_zup
+
+    running = start_zup(seed=7, size=300, today=ZUP_TODAY)
+    yield running
+    running.shutdown()

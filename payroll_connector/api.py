@@ -1,0 +1,86 @@
+"""The push API 1C calls (mode B). Views check the key and the input and call one service each."""
+from __future__ import annotations
+
+import logging
+from functools import wraps
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from .errors import PayrollPackageInvalid
+from .models import PayrollPackage
+from .push.openapi import openapi_document
+from .push.schema import package_json_schema
+from .services import connection_for_push_key, receive_package
+
+log = logging.getLogger(__name__)
+
+
+def push_key_required(view):
+    @csrf_exempt
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        header = request.headers.get("Authorization", "")
+        key = header[7:].strip() if header.startswith("Bearer ") else ""
+        connection = connection_for_push_key(key) if key else None
+        if connection is None or not connection.portal.is_operational:
+            return JsonResponse({"error": "unauthorized",
+                                 "message": "missing or wrong push key, or the portal is not active"}, status=401)
+        request.payroll_connection = connection
+        return view(request, *args, **kwargs)
+    return wrapper
+
+
+def _package_json(package: PayrollPackage, request: HttpRequest, *, duplicate: bool | None = None) -> dict:
+    body = {"package_id": package.package_id, "kind": package.kind, "status": package.status,
+            "status_url": request.build_absolute_uri(f"/payroll/api/v1/packages/{package.package_id}")}
+    if duplicate is not None:
+        body["duplicate"] = duplicate
+    return body
+
+
+@require_POST
+@push_key_required
+def packages(request: HttpRequest) -> JsonResponse:
+    limit = settings.PAYROLL_MAX_PACKAGE_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    # Read the stream ourselves (not request.body) so the package limit, not Django's form limit, applies.
+    raw = request.read(limit + 1) if declared <= limit else b""
+    if declared > limit or len(raw) > limit:
+        return JsonResponse({"error": "package_too_large", "problems": [{
+            "record": "package", "field": "", "problem": f"the package is larger than {limit} bytes: send the "
+            "snapshot in parts (snapshot.snapshot_id, part, parts)"}]}, status=413)
+    try:
+        package, created = receive_package(request.payroll_connection, raw)
+    except PayrollPackageInvalid as exc:
+        log.warning("Package refused for portal %s: %s", request.payroll_connection.portal_id, exc)
+        return JsonResponse({"error": "invalid_package", "problems": exc.problems}, status=400)
+    return JsonResponse(_package_json(package, request, duplicate=not created), status=202 if created else 200)
+
+
+@require_GET
+@push_key_required
+def package_status(request: HttpRequest, package_id: str) -> JsonResponse:
+    package = request.payroll_connection.packages.filter(package_id=package_id).first()
+    if package is None:
+        return JsonResponse({"error": "not_found"}, status=404)
+    body = _package_json(package, request)
+    body.update(received_at=package.received_at.isoformat(),
+                processed_at=package.processed_at.isoformat() if package.processed_at else None,
+                results=package.results)
+    return JsonResponse(body)
+
+
+@require_GET
+def openapi(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(openapi_document(settings.APP_BASE_URL), json_dumps_params={"ensure_ascii": False})
+
+
+@require_GET
+def schema(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(package_json_schema(), json_dumps_params={"ensure_ascii": False})

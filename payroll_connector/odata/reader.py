@@ -1,0 +1,186 @@
+"""Read the HR picture of a ZUP 3.1 infobase by OData into SourceRecords (names as ZUP spells them).
+
+Current department, position and dates come from InformationRegister_ТекущиеКадровыеДанныеСотрудников;
+all absences from InformationRegister_ДанныеСостоянийСотрудников_RecordType (one feed for 28 document
+kinds; only `Active` rows; `Сторно` rows cancel the record they mirror). Only the fields used are selected.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from hrsync.sync.assemble import SourceRecords
+from hrsync.sync.model import RecordProblem
+
+from ..errors import PayrollNotPublished
+from .client import NULL_GUID, ODataClient, datetime_literal
+
+# СостоянияСотрудника values that are not absences.
+NOT_ABSENCES = {"", "Работа", "Увольнение", "НеОпределено"}
+# ВидыЗанятости -> our employment kinds.
+EMPLOYMENT_KINDS = {
+    "ОсновноеМестоРаботы": "main",
+    "ВнутреннееСовместительство": "internal_part_time",
+    "Подработка": "internal_part_time",
+    "Совместительство": "external_part_time",
+}
+GENDERS = {"Мужской": "M", "Женский": "F"}
+EMPTY_DATE = "0001-01-01T00:00:00"
+
+
+@dataclass(frozen=True)
+class ReaderSettings:
+    today: date
+    absence_history_days: int = 90
+    # Department heads: ZUP keeps them outside the objects above. Entity and fields are a guess
+    # (UNCONFIRMED) and therefore settings; when the entity is not published, heads are left empty.
+    heads_entity: str = "InformationRegister_РуководителиПодразделений"
+    heads_department_field: str = "Подразделение_Key"
+    heads_employee_field: str = "Руководитель_Key"
+
+
+class _Dates:
+    def __init__(self, problems: list[RecordProblem]) -> None:
+        self.problems = problems
+
+    def parse(self, value, *, entity: str, record: str, field: str, required: bool = False) -> date | None:
+        if value in (None, "", EMPTY_DATE):
+            if required:
+                self.problems.append(RecordProblem(entity, record, field, "missing_date", f"{field} is empty"))
+            return None
+        try:
+            return datetime.fromisoformat(str(value)).date()
+        except ValueError:
+            self.problems.append(RecordProblem(entity, record, field, "bad_date", f"{value!r} is not a date"))
+            return None
+
+
+def _ref(value) -> str | None:
+    return None if not value or value == NULL_GUID else str(value)
+
+
+def read_source_records(client: ODataClient, settings: ReaderSettings) -> SourceRecords:
+    problems: list[RecordProblem] = []
+    dates = _Dates(problems)
+    out = SourceRecords(problems=problems)
+
+    for row in client.iter_entities("Catalog_Организации", select=["Ref_Key", "Description", "DeletionMark"],
+                                    orderby="Ref_Key"):
+        if not row.get("DeletionMark"):
+            out.organisations.append({"guid": row["Ref_Key"], "name": row.get("Description") or ""})
+
+    for row in client.iter_entities(
+        "Catalog_ПодразделенияОрганизаций",
+        select=["Ref_Key", "Code", "Description", "Parent_Key", "Owner_Key", "DeletionMark", "Сформировано",
+                "ДатаСоздания", "Расформировано", "ДатаРасформирования"],
+        orderby="Ref_Key",
+    ):
+        if row.get("DeletionMark"):
+            continue
+        guid = row["Ref_Key"]
+        out.departments.append({
+            "guid": guid, "name": row.get("Description") or "", "code": row.get("Code") or "",
+            "parent_guid": _ref(row.get("Parent_Key")), "organisation_guid": row.get("Owner_Key"),
+            "created": dates.parse(row.get("ДатаСоздания"), entity="departments", record=guid, field="ДатаСоздания")
+            if row.get("Сформировано") else None,
+            "disbanded": dates.parse(row.get("ДатаРасформирования"), entity="departments", record=guid,
+                                     field="ДатаРасформирования") if row.get("Расформировано") else None,
+        })
+
+    for row in client.iter_entities("Catalog_Должности", select=["Ref_Key", "Description", "DeletionMark"],
+                                    orderby="Ref_Key"):
+        if not row.get("DeletionMark"):
+            out.positions.append({"guid": row["Ref_Key"], "name": row.get("Description") or ""})
+
+    employees: dict[str, dict] = {}
+    for row in client.iter_entities(
+        "Catalog_Сотрудники",
+        select=["Ref_Key", "Code", "ФизическоеЛицо_Key", "ГоловнаяОрганизация_Key", "DeletionMark"],
+        orderby="Ref_Key",
+    ):
+        if not row.get("DeletionMark"):
+            employees[row["Ref_Key"]] = row
+
+    people_with_jobs: set[str] = set()
+    for row in client.iter_entities(
+        "InformationRegister_ТекущиеКадровыеДанныеСотрудников",
+        select=["Сотрудник_Key", "ФизическоеЛицо_Key", "ТекущаяОрганизация_Key", "ТекущееПодразделение_Key",
+                "ТекущаяДолжность_Key", "ДатаПриема", "ДатаУвольнения", "ТекущийВидЗанятости"],
+        orderby="Сотрудник_Key",
+    ):
+        guid = row["Сотрудник_Key"]
+        employee = employees.get(guid)
+        if employee is None:
+            continue  # a deleted employee's leftover row
+        hire = dates.parse(row.get("ДатаПриема"), entity="employments", record=guid, field="ДатаПриема")
+        if hire is None:
+            continue  # never hired (a draft employee), or a broken date already reported
+        person = _ref(row.get("ФизическоеЛицо_Key")) or _ref(employee.get("ФизическоеЛицо_Key"))
+        people_with_jobs.add(person or "")
+        out.employments.append({
+            "guid": guid, "person_guid": person, "personnel_number": employee.get("Code") or "",
+            "organisation_guid": _ref(row.get("ТекущаяОрганизация_Key")) or _ref(employee.get("ГоловнаяОрганизация_Key")),
+            "department_guid": _ref(row.get("ТекущееПодразделение_Key")),
+            "position_guid": _ref(row.get("ТекущаяДолжность_Key")),
+            "hire_date": hire,
+            "termination_date": dates.parse(row.get("ДатаУвольнения"), entity="employments", record=guid,
+                                            field="ДатаУвольнения"),
+            "kind": EMPLOYMENT_KINDS.get(row.get("ТекущийВидЗанятости") or "", "main"),
+        })
+
+    for row in client.iter_entities(
+        "Catalog_ФизическиеЛица",
+        select=["Ref_Key", "IsFolder", "DeletionMark", "Фамилия", "Имя", "Отчество", "ДатаРождения", "Пол",
+                "КонтактнаяИнформация"],
+        orderby="Ref_Key",
+    ):
+        guid = row["Ref_Key"]
+        if row.get("IsFolder") or row.get("DeletionMark") or guid not in people_with_jobs:
+            continue  # ФизическиеЛица also holds relatives, applicants, contractors
+        contacts = row.get("КонтактнаяИнформация") or []
+        emails = [c.get("АдресЭП") or c.get("Представление") or "" for c in contacts if c.get("Тип") == "АдресЭлектроннойПочты"]
+        phones = [c.get("Представление") or c.get("НомерТелефона") or "" for c in contacts if c.get("Тип") == "Телефон"]
+        out.persons.append({
+            "guid": guid, "last_name": row.get("Фамилия") or "", "first_name": row.get("Имя") or "",
+            "middle_name": row.get("Отчество") or "",
+            "birthday": dates.parse(row.get("ДатаРождения"), entity="persons", record=guid, field="ДатаРождения"),
+            "gender": GENDERS.get(row.get("Пол") or "", ""), "email": next((e for e in emails if e), ""),
+            "phones": [p for p in phones if p],
+        })
+
+    since = settings.today - timedelta(days=settings.absence_history_days)
+    absence_filter = (f"Active eq true and (Окончание ge {datetime_literal(since)} "
+                      f"or Окончание eq datetime'{EMPTY_DATE}')")
+    for row in client.iter_entities(
+        "InformationRegister_ДанныеСостоянийСотрудников_RecordType",
+        select=["Сотрудник_Key", "ДокументОснование", "ДокументОснование_Type", "Сторно", "Состояние", "Начало",
+                "Окончание"],
+        orderby="Сотрудник_Key,ДокументОснование,Состояние,Начало,Сторно",
+        filter=absence_filter,
+    ):
+        kind = row.get("Состояние") or ""
+        if kind in NOT_ABSENCES:
+            continue
+        record = f"{row.get('ДокументОснование')}/{row.get('Сотрудник_Key')}"
+        start = dates.parse(row.get("Начало"), entity="absences", record=record, field="Начало", required=True)
+        if start is None:
+            continue
+        out.absences.append({
+            "document_guid": row.get("ДокументОснование"),
+            "document_kind": str(row.get("ДокументОснование_Type") or "").removeprefix("StandardODATA."),
+            "employment_guid": row.get("Сотрудник_Key"), "kind": kind, "start": start,
+            "end": dates.parse(row.get("Окончание"), entity="absences", record=record, field="Окончание"),
+            "reversed": bool(row.get("Сторно")),
+        })
+
+    try:
+        for row in client.iter_entities(settings.heads_entity,
+                                        select=[settings.heads_department_field, settings.heads_employee_field],
+                                        orderby=settings.heads_department_field):
+            department, employee = _ref(row.get(settings.heads_department_field)), _ref(row.get(settings.heads_employee_field))
+            if department and employee:
+                out.heads.append({"department_guid": department, "employment_guid": employee})
+    except PayrollNotPublished as exc:
+        problems.append(RecordProblem("heads", settings.heads_entity, "", "heads_not_published", exc.message,
+                                      blocking=False))
+    return out

@@ -1,0 +1,233 @@
+"""What the push API, the tasks, the management command and (later) the settings page call."""
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from datetime import date
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from pydantic import ValidationError
+
+from hrsync.crypto import hash_secret, secret_matches
+from hrsync.sync.assemble import assemble_snapshot
+from hrsync.sync.model import PayrollSnapshot, RecordProblem
+
+from .errors import PayrollError, PayrollPackageInvalid
+from .models import ConnectionMode, PackageStatus, PayrollConnection, PayrollPackage, PayrollSourceState
+from .odata.client import ODataClient
+from .odata.reader import ReaderSettings, read_source_records
+from .push.records import apply_changes, records_from_state, state_from_snapshot
+from .push.schema import Package
+
+log = logging.getLogger(__name__)
+
+# Entity sets the OData reader needs; "Check" reads one record of each.
+REQUIRED_ENTITIES = (
+    "Catalog_Организации", "Catalog_ПодразделенияОрганизаций", "Catalog_Должности", "Catalog_Сотрудники",
+    "Catalog_ФизическиеЛица", "InformationRegister_ТекущиеКадровыеДанныеСотрудников",
+    "InformationRegister_ДанныеСостоянийСотрудников_RecordType",
+)
+
+
+# -- connections --------------------------------------------------------------------------------------
+def connect_odata(portal, *, url: str, username: str, password: str, organisation_filter=()) -> PayrollConnection:
+    connection, _ = PayrollConnection.objects.update_or_create(portal=portal, defaults={
+        "mode": ConnectionMode.ODATA, "odata_url": url, "odata_username": username, "odata_password": password,
+        "organisation_filter": list(organisation_filter), "push_key_id": None, "push_key_hash": "",
+    })
+    return connection
+
+
+def connect_push(portal, *, organisation_filter=()) -> tuple[PayrollConnection, str]:
+    connection, _ = PayrollConnection.objects.update_or_create(portal=portal, defaults={
+        "mode": ConnectionMode.PUSH, "odata_url": "", "odata_username": "", "odata_password": "",
+        "organisation_filter": list(organisation_filter),
+    })
+    return connection, rotate_push_key(connection)
+
+
+def rotate_push_key(connection: PayrollConnection) -> str:
+    """A new key, shown once; the old one stops working at once. Only its hash is stored."""
+    key_id = secrets.token_hex(6)
+    key = f"hrs_{key_id}_{secrets.token_urlsafe(32)}"
+    connection.push_key_id = key_id
+    connection.push_key_hash = hash_secret(key)
+    connection.save(update_fields=["push_key_id", "push_key_hash", "updated_at"])
+    return key
+
+
+def connection_for_push_key(key: str) -> PayrollConnection | None:
+    parts = key.split("_")
+    if len(parts) < 3 or parts[0] != "hrs":
+        return None
+    connection = PayrollConnection.objects.filter(push_key_id=parts[1], mode=ConnectionMode.PUSH).select_related("portal").first()
+    if connection is None or not secret_matches(key, connection.push_key_hash):
+        return None
+    return connection
+
+
+def odata_client(connection: PayrollConnection) -> ODataClient:
+    return ODataClient(connection.odata_url, connection.odata_username, connection.odata_password,
+                       timeout=(settings.PAYROLL_HTTP_CONNECT_TIMEOUT, settings.PAYROLL_HTTP_TIMEOUT),
+                       page_size=settings.PAYROLL_ODATA_PAGE_SIZE)
+
+
+def check_odata(connection: PayrollConnection) -> dict[str, str]:
+    """Read one record of every entity set the reader needs: {entity: "ok" | the error, with the fix}."""
+    client = odata_client(connection)
+    outcome: dict[str, str] = {}
+    for entity in REQUIRED_ENTITIES:
+        try:
+            client.get(entity, top=1)
+            outcome[entity] = "ok"
+        except PayrollError as exc:
+            outcome[entity] = exc.message
+            if exc.__class__.__name__ in ("PayrollAuthError", "PayrollUnavailable"):
+                break  # the same answer for every entity
+    return outcome
+
+
+# -- snapshots -----------------------------------------------------------------------------------------
+def reader_settings(connection: PayrollConnection, today: date | None = None) -> ReaderSettings:
+    return ReaderSettings(today=today or timezone.localdate(), absence_history_days=connection.absence_history_days,
+                          heads_entity=settings.PAYROLL_ODATA_HEADS_ENTITY,
+                          heads_department_field=settings.PAYROLL_ODATA_HEADS_DEPARTMENT_FIELD,
+                          heads_employee_field=settings.PAYROLL_ODATA_HEADS_EMPLOYEE_FIELD)
+
+
+def read_snapshot(connection: PayrollConnection, *, today: date | None = None) -> PayrollSnapshot:
+    """The current HR picture of the connection: read from ZUP (mode A) or from what 1C pushed (mode B)."""
+    organisation_filter = frozenset(connection.organisation_filter) or None
+    if connection.mode == ConnectionMode.ODATA:
+        try:
+            source = read_source_records(odata_client(connection), reader_settings(connection, today))
+        except PayrollError as exc:
+            PayrollConnection.objects.filter(pk=connection.pk).update(last_error=exc.message)
+            raise
+        PayrollConnection.objects.filter(pk=connection.pk).update(last_read_at=timezone.now(), last_error="")
+    else:
+        state = PayrollSourceState.objects.filter(connection=connection).first()
+        source = records_from_state(state.records if state else PayrollSourceState().records)
+    return assemble_snapshot(source, organisation_filter=organisation_filter)
+
+
+# -- push packages ----------------------------------------------------------------------------------------
+def _schema_problems(raw: bytes, error: ValidationError) -> list[dict]:
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        document = None
+    problems = []
+    for item in error.errors()[:500]:
+        location = [p for p in item["loc"] if not (isinstance(p, str) and p in _UNION_TAGS)]
+        path, node, record_guid = [], document, ""
+        for part in location[:-1] if len(location) > 1 else location:
+            path.append(f"[{part}]" if isinstance(part, int) else part)
+            node = node[part] if isinstance(node, (dict, list)) and _has(node, part) else None
+            if isinstance(node, dict) and node.get("guid"):
+                record_guid = node["guid"]
+        record = "".join(p if p.startswith("[") else f".{p}" for p in path).lstrip(".")
+        field = str(location[-1]) if location else ""
+        if record_guid:
+            record += f" ({record_guid})"
+        problems.append({"record": record or "package", "field": field, "problem": item["msg"]})
+    return problems
+
+
+_UNION_TAGS = {"hire", "transfer", "termination", "person_changed", "absence_added", "absence_changed",
+               "absence_cancelled", "department_created", "department_renamed", "department_moved",
+               "department_disbanded", "head_changed"}
+
+
+def _has(node, part) -> bool:
+    return (isinstance(node, dict) and part in node) or (isinstance(node, list) and isinstance(part, int) and part < len(node))
+
+
+def parse_package(raw: bytes) -> Package:
+    try:
+        package = Package.model_validate_json(raw)
+    except ValidationError as exc:
+        raise PayrollPackageInvalid(_schema_problems(raw, exc)) from exc
+    if package.kind == "snapshot" and package.snapshot is None:
+        raise PayrollPackageInvalid([{"record": "package", "field": "snapshot", "problem": "a snapshot package needs `snapshot`"}])
+    if package.kind == "changes" and package.changes is None:
+        raise PayrollPackageInvalid([{"record": "package", "field": "changes", "problem": "a changes package needs `changes`"}])
+    if package.snapshot and package.snapshot.part > package.snapshot.parts:
+        raise PayrollPackageInvalid([{"record": "snapshot", "field": "part", "problem": "part is larger than parts"}])
+    if package.snapshot and package.snapshot.parts > 1 and not package.snapshot.snapshot_id:
+        raise PayrollPackageInvalid([{"record": "snapshot", "field": "snapshot_id", "problem": "a snapshot in parts needs snapshot_id"}])
+    return package
+
+
+def receive_package(connection: PayrollConnection, raw: bytes) -> tuple[PayrollPackage, bool]:
+    """Store a valid package once (a repeat returns the first); processing is queued after commit."""
+    package = parse_package(raw)
+    snapshot = package.snapshot
+    with transaction.atomic():
+        stored, created = PayrollPackage.objects.get_or_create(
+            connection=connection, package_id=package.package_id,
+            defaults={"kind": package.kind, "body": package.model_dump(mode="json", exclude_none=True),
+                      "snapshot_id": (snapshot.snapshot_id or "") if snapshot else "",
+                      "part": snapshot.part if snapshot else 1, "parts": snapshot.parts if snapshot else 1},
+        )
+        PayrollConnection.objects.filter(pk=connection.pk).update(last_package_at=timezone.now())
+        if created:
+            from .tasks import process_payroll_package
+
+            transaction.on_commit(lambda: process_payroll_package.delay(stored.pk))
+    return stored, created
+
+
+def _problem_rows(problems: list[RecordProblem]) -> list[dict]:
+    return [{"entity": p.entity, "record": p.record, "field": p.field, "code": p.code, "problem": p.message,
+             "blocking": p.blocking} for p in problems]
+
+
+def process_package(package_pk: int) -> PayrollPackage:
+    """Apply one package to the connection's source state, once, with a result per record."""
+    with transaction.atomic():
+        package = PayrollPackage.objects.select_for_update().select_related("connection").get(pk=package_pk)
+        if package.status == PackageStatus.PROCESSED:
+            return package
+        state, _ = PayrollSourceState.objects.select_for_update().get_or_create(connection=package.connection)
+        if package.kind == "snapshot":
+            parts = list(PayrollPackage.objects.select_for_update().filter(
+                connection=package.connection, snapshot_id=package.snapshot_id, kind="snapshot",
+            ).exclude(status=PackageStatus.PROCESSED).order_by("part")) if package.parts > 1 else [package]
+            if len({p.part for p in parts}) < package.parts:
+                package.status = PackageStatus.WAITING_FOR_PARTS
+                package.results = {"summary": {"parts_received": len(parts), "parts": package.parts}}
+                package.save(update_fields=["status", "results"])
+                return package
+            state.records = state_from_snapshot([p.body["snapshot"] for p in parts])
+            change_results: list[dict] = []
+        else:
+            parts = [package]
+            change_results = apply_changes(state.records, Package.model_validate(package.body))
+        state.version += 1
+        state.save()
+        snapshot = assemble_snapshot(records_from_state(state.records),
+                                     organisation_filter=frozenset(package.connection.organisation_filter) or None)
+        touched = {r["record"] for r in change_results}
+        problems = [p for p in snapshot.problems if package.kind == "snapshot" or p.record in touched]
+        summary = {"organisations": len(snapshot.organisations), "departments": len(snapshot.departments),
+                   "positions": len(snapshot.positions), "persons": len(snapshot.persons),
+                   "employments": sum(len(p.employments) for p in snapshot.persons),
+                   "absences": len(snapshot.absences), "problems": len(problems),
+                   "blocked": sum(1 for p in problems if p.blocking),
+                   "changes_applied": sum(1 for r in change_results if r["status"] == "applied"),
+                   "changes_rejected": sum(1 for r in change_results if r["status"] == "rejected")}
+        results = {"summary": summary, "changes": change_results, "problems": _problem_rows(problems)}
+        now = timezone.now()
+        for part in parts:
+            part.status = PackageStatus.PROCESSED
+            part.processed_at = now
+            part.results = results if part.pk == package.pk else {"summary": summary, "processed_with": package.package_id}
+            part.body = {}
+            part.save(update_fields=["status", "processed_at", "results", "body"])
+        package.refresh_from_db()
+    log.info("Package %s of portal %s processed: %s", package.package_id, package.connection.portal_id, summary)
+    return package

@@ -1,0 +1,152 @@
+"""The part of OData v3 query options 1C's standard interface supports that hrsync and its tests use:
+$filter (eq ne gt ge lt le, and or not, parentheses; guid'…', datetime'…', '…', numbers, true/false),
+$orderby (field [asc|desc], …), $select, $top, $skip."""
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+_TOKEN = re.compile(r"""\s*(?:
+    (?P<guid>guid'[0-9a-fA-F-]{36}')|
+    (?P<datetime>datetime'[0-9T:\-.]+')|
+    (?P<string>'(?:[^']|'')*')|
+    (?P<number>-?\d+(?:\.\d+)?)|
+    (?P<paren>[()])|
+    (?P<word>[^\s()']+)
+)""", re.X)
+
+Predicate = Callable[[dict], bool]
+
+
+class QueryError(ValueError):
+    pass
+
+
+def _tokens(text: str) -> list[tuple[str, Any]]:
+    out, pos = [], 0
+    text = text.strip()
+    while pos < len(text):
+        match = _TOKEN.match(text, pos)
+        if not match or match.end() == pos:
+            raise QueryError(f"cannot read $filter at: {text[pos:pos + 20]!r}")
+        pos = match.end()
+        kind = match.lastgroup
+        raw = match.group(kind)
+        if kind == "guid":
+            out.append(("value", raw[5:-1].lower()))
+        elif kind == "datetime":
+            value = raw[9:-1]
+            out.append(("value", value if "T" in value else value + "T00:00:00"))
+        elif kind == "string":
+            out.append(("value", raw[1:-1].replace("''", "'")))
+        elif kind == "number":
+            out.append(("value", float(raw) if "." in raw else int(raw)))
+        elif kind == "paren":
+            out.append((raw, raw))
+        elif raw in ("true", "false"):
+            out.append(("value", raw == "true"))
+        elif raw in ("eq", "ne", "gt", "ge", "lt", "le", "and", "or", "not"):
+            out.append((raw, raw))
+        else:
+            out.append(("field", raw))
+    return out
+
+
+_COMPARE = {"eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "gt": lambda a, b: a > b,
+            "ge": lambda a, b: a >= b, "lt": lambda a, b: a < b, "le": lambda a, b: a <= b}
+
+
+def _norm(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) and len(value) == 36 and value.count("-") == 4 else value
+
+
+class _Parser:
+    def __init__(self, tokens):
+        self.tokens = tokens
+        self.i = 0
+
+    def peek(self):
+        return self.tokens[self.i][0] if self.i < len(self.tokens) else None
+
+    def take(self):
+        token = self.tokens[self.i]
+        self.i += 1
+        return token
+
+    def parse(self) -> Predicate:
+        predicate = self.or_()
+        if self.i != len(self.tokens):
+            raise QueryError("unexpected text at the end of $filter")
+        return predicate
+
+    def or_(self) -> Predicate:
+        left = self.and_()
+        while self.peek() == "or":
+            self.take()
+            right = self.and_()
+            left = (lambda l, r: lambda row: l(row) or r(row))(left, right)
+        return left
+
+    def and_(self) -> Predicate:
+        left = self.unary()
+        while self.peek() == "and":
+            self.take()
+            right = self.unary()
+            left = (lambda l, r: lambda row: l(row) and r(row))(left, right)
+        return left
+
+    def unary(self) -> Predicate:
+        if self.peek() == "not":
+            self.take()
+            inner = self.unary()
+            return lambda row: not inner(row)
+        if self.peek() == "(":
+            self.take()
+            inner = self.or_()
+            if self.peek() != ")":
+                raise QueryError("missing ) in $filter")
+            self.take()
+            return inner
+        return self.comparison()
+
+    def operand(self):
+        kind, value = self.take()
+        if kind == "field":
+            return lambda row: _norm(row.get(value))
+        if kind == "value":
+            constant = _norm(value)
+            return lambda row: constant
+        raise QueryError(f"unexpected {value!r} in $filter")
+
+    def comparison(self) -> Predicate:
+        left = self.operand()
+        op = self.peek()
+        if op not in _COMPARE:
+            raise QueryError(f"expected a comparison, found {op!r}")
+        self.take()
+        right = self.operand()
+        compare = _COMPARE[op]
+
+        def predicate(row):
+            a, b = left(row), right(row)
+            try:
+                return compare(a, b)
+            except TypeError:
+                return False
+        return predicate
+
+
+def compile_filter(text: str | None) -> Predicate:
+    if not text:
+        return lambda row: True
+    return _Parser(_tokens(text)).parse()
+
+
+def sort_rows(rows: list[dict], orderby: str | None) -> list[dict]:
+    if not orderby:
+        return rows
+    for part in reversed([p.strip() for p in orderby.split(",") if p.strip()]):
+        name, _, direction = part.partition(" ")
+        rows = sorted(rows, key=lambda r: (r.get(name) is None, str(r.get(name) if r.get(name) is not None else "")),
+                      reverse=direction.strip().lower() == "desc")
+    return rows
