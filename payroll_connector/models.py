@@ -62,7 +62,9 @@ class PayrollPackage(models.Model):
     part = models.PositiveIntegerField(default=1)
     parts = models.PositiveIntegerField(default=1)
     status = models.CharField(max_length=20, choices=PackageStatus.choices, default=PackageStatus.RECEIVED)
-    body = models.JSONField(default=dict)  # kept until processed, then emptied
+    # The package as 1C sent it (validated), kept until processed, then emptied. Raw text rather than a
+    # JSON column: a 20,000-person snapshot is not parsed, dumped and parsed again on the way in.
+    body = models.TextField(blank=True)
     results = models.JSONField(default=dict)
     error = models.TextField(blank=True)
     received_at = models.DateTimeField(auto_now_add=True)

@@ -166,13 +166,14 @@ def receive_package(connection: PayrollConnection, raw: bytes) -> tuple[PayrollP
     """Store a valid package once (a repeat returns the first); processing is queued after commit."""
     package = parse_package(raw)
     snapshot = package.snapshot
+    fields = {"kind": package.kind, "snapshot_id": (snapshot.snapshot_id or "") if snapshot else "",
+              "part": snapshot.part if snapshot else 1, "parts": snapshot.parts if snapshot else 1}
+    package_id = package.package_id
+    # The validated model of a large snapshot weighs hundreds of MB; only the raw text is kept.
+    del package, snapshot
     with transaction.atomic():
         stored, created = PayrollPackage.objects.get_or_create(
-            connection=connection, package_id=package.package_id,
-            defaults={"kind": package.kind, "body": package.model_dump(mode="json", exclude_none=True),
-                      "snapshot_id": (snapshot.snapshot_id or "") if snapshot else "",
-                      "part": snapshot.part if snapshot else 1, "parts": snapshot.parts if snapshot else 1},
-        )
+            connection=connection, package_id=package_id, defaults={**fields, "body": raw.decode("utf-8")})
         PayrollConnection.objects.filter(pk=connection.pk).update(last_package_at=timezone.now())
         if created:
             from .tasks import process_payroll_package
@@ -202,11 +203,11 @@ def process_package(package_pk: int) -> PayrollPackage:
                 package.results = {"summary": {"parts_received": len(parts), "parts": package.parts}}
                 package.save(update_fields=["status", "results"])
                 return package
-            state.records = state_from_snapshot([p.body["snapshot"] for p in parts])
+            state.records = state_from_snapshot([json.loads(p.body)["snapshot"] for p in parts])
             change_results: list[dict] = []
         else:
             parts = [package]
-            change_results = apply_changes(state.records, Package.model_validate(package.body))
+            change_results = apply_changes(state.records, Package.model_validate_json(package.body))
         state.version += 1
         state.save()
         snapshot = assemble_snapshot(records_from_state(state.records),
@@ -226,7 +227,7 @@ def process_package(package_pk: int) -> PayrollPackage:
             part.status = PackageStatus.PROCESSED
             part.processed_at = now
             part.results = results if part.pk == package.pk else {"summary": summary, "processed_with": package.package_id}
-            part.body = {}
+            part.body = ""
             part.save(update_fields=["status", "processed_at", "results", "body"])
         package.refresh_from_db()
     log.info("Package %s of portal %s processed: %s", package.package_id, package.connection.portal_id, summary)

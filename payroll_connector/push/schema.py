@@ -17,7 +17,9 @@ Text = Annotated[str, StringConstraints(max_length=1000)]
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # Strict: "true" is not a boolean and "2" not a number, so the stored package means exactly what
+    # the validated one did (dates still come as ISO strings, as JSON has no dates).
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class OrganisationIn(_Record):
@@ -152,6 +154,8 @@ Change = Annotated[
 
 
 class Package(_Record):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
     schema_version: Literal["1.0"]
     package_id: Annotated[str, StringConstraints(min_length=1, max_length=100)] = Field(
         description="Chosen by 1C, unique per connection: a package sent twice is processed once")
