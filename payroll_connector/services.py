@@ -183,8 +183,8 @@ def receive_package(connection: PayrollConnection, raw: bytes) -> tuple[PayrollP
 
 
 def _problem_rows(problems: list[RecordProblem]) -> list[dict]:
-    return [{"entity": p.entity, "record": p.record, "field": p.field, "code": p.code, "problem": p.message,
-             "blocking": p.blocking} for p in problems]
+    return [{"entity": p.entity, "record": p.record, "label": p.label, "field": p.field, "code": p.code,
+             "problem": p.message, "blocking": p.blocking} for p in problems]
 
 
 def process_package(package_pk: int) -> PayrollPackage:

@@ -34,11 +34,15 @@ def main() -> int:
     parser.add_argument("--app-port", type=int, default=int(os.environ.get("DEMO_APP_PORT", 8000)))
     parser.add_argument("--portal-port", type=int, default=int(os.environ.get("DEMO_PORTAL_PORT", 8101)))
     parser.add_argument("--oauth-port", type=int, default=int(os.environ.get("DEMO_OAUTH_PORT", 8102)))
+    parser.add_argument("--zup-port", type=int, default=int(os.environ.get("DEMO_ZUP_PORT", 8201)))
+    parser.add_argument("--size", type=int, default=int(os.environ.get("DEMO_COMPANY_SIZE", 300)),
+                        help="employees of the generated company in the sandbox ZUP")
     parser.add_argument("--smoke", action="store_true", help="install, print what happened, stop")
     args = parser.parse_args()
 
     app_url = f"http://127.0.0.1:{args.app_port}"
     portal_url = f"http://127.0.0.1:{args.portal_port}"
+    zup_url = f"http://127.0.0.1:{args.zup_port}"
     (ROOT / "var").mkdir(exist_ok=True)
     env = dict(os.environ)
     env.update(
@@ -63,23 +67,36 @@ def main() -> int:
                           str(args.oauth_port), "--app-url", f"{app_url}/bitrix/app/", "--install-url",
                           f"{app_url}/bitrix/install/", "--member-id", "demo-portal"], cwd=ROOT, env=env),
         subprocess.Popen([PYTHON, "manage.py", "runserver", f"127.0.0.1:{args.app_port}", "--noreload"], cwd=ROOT, env=env),
+        subprocess.Popen([PYTHON, "-m", "sandbox.zup", "--port", str(args.zup_port), "--size", str(args.size)],
+                         cwd=ROOT, env=env, stdout=subprocess.DEVNULL),
     ]
     try:
         wait_for(f"{portal_url}/_sandbox/state", "The sandbox portal")
         wait_for(f"{app_url}/health/", "The app")
+        wait_for(f"{zup_url}/_sandbox/state", "The sandbox ZUP")
         installed = requests.post(f"{portal_url}/_sandbox/install", json={}, timeout=60).json()
         if installed["status"] != 200:
             print(installed["body"], file=sys.stderr)
             return 1
         requests.post(f"{portal_url}/_sandbox/install-finish", timeout=60).raise_for_status()
         state = requests.get(f"{portal_url}/_sandbox/state", timeout=10).json()
+        manage = [PYTHON, "manage.py"]
+        domain = state["domain"]
+        subprocess.run(manage + ["payroll_connect", "--portal", domain, "--odata-url",
+                                 f"{zup_url}/zup/odata/standard.odata/", "--username", "odata", "--password", "secret"],
+                       cwd=ROOT, env=env, check=True)
+        snapshot = subprocess.run(manage + ["payroll_snapshot", "--portal", domain, "--problems", "8"], cwd=ROOT,
+                                  env=env, check=True, capture_output=True, text=True).stdout
         print()
         print("hrsync demo")
         print(f"  sandbox portal   {portal_url}  (member_id {state['member_id']})")
         print(f"  app              {app_url}")
+        print(f"  sandbox ZUP      {zup_url}/zup/odata/standard.odata/  (user odata, password secret)")
         print(f"  installed        {state['app_installed']}; events bound: "
               f"{', '.join(b['event'] for b in state['event_bindings'])}")
         print()
+        print("What hrsync reads from the sandbox ZUP:")
+        print(snapshot)
         print(f"Open {portal_url}/marketplace/app/ in a browser: the portal's frame with the app inside.")
         print(f"(as a non-admin colleague: {portal_url}/marketplace/app/?user_id=2 after adding one)")
         if args.smoke:

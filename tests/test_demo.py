@@ -15,8 +15,11 @@ def _free_port() -> int:
 def test_demo_installs_the_app_into_the_sandbox_portal(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_", "CELERY_"))}
     env.update(DEMO_APP_PORT=str(_free_port()), DEMO_PORTAL_PORT=str(_free_port()), DEMO_OAUTH_PORT=str(_free_port()),
+               DEMO_ZUP_PORT=str(_free_port()),
                DEMO_DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}")
     result = subprocess.run([str(ROOT / "scripts" / "demo.sh"), "--smoke"], cwd=ROOT, env=env, capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "installed        True; events bound: ONAPPINSTALL, ONAPPUNINSTALL" in result.stdout
+    assert "every entity set the sync needs can be read" in result.stdout
+    assert "persons: 300" in result.stdout and "[blocked] persons" in result.stdout

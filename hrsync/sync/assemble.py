@@ -55,11 +55,16 @@ class _Checker:
     def __init__(self, problems: Iterable[RecordProblem]) -> None:
         self.problems: list[RecordProblem] = list(problems)
         self.blocked: set[str] = {p.record for p in self.problems if p.blocking}
+        self.labels: dict[str, str] = {}
 
     def report(self, entity: str, record: str, field_name: str, code: str, message: str, *, blocking: bool = True) -> None:
         self.problems.append(RecordProblem(entity, record, field_name, code, message, blocking))
         if blocking:
             self.blocked.add(record)
+
+    def labelled(self) -> list[RecordProblem]:
+        return [p if p.label or p.record not in self.labels else RecordProblem(**{**p.__dict__, "label": self.labels[p.record]})
+                for p in self.problems]
 
 
 def assemble_snapshot(source: SourceRecords, *, organisation_filter: frozenset[str] | None = None) -> PayrollSnapshot:
@@ -109,6 +114,11 @@ def assemble_snapshot(source: SourceRecords, *, organisation_filter: frozenset[s
         employments_by_person.setdefault(employment.person_guid, []).append(employment)
 
     persons = _persons(source.persons, employments_by_person, check, restrict=bool(organisation_filter))
+    check.labels.update({d.guid: d.name for d in departments.values()})
+    check.labels.update({p.guid: p.full_name for p in persons.values()})
+    for person in persons.values():
+        for employment in person.employments:
+            check.labels[employment.guid] = f"{person.full_name}, таб. № {employment.personnel_number}".strip(", ")
 
     employment_guids = {e.guid for p in persons.values() for e in p.employments}
     heads = []
@@ -128,7 +138,7 @@ def assemble_snapshot(source: SourceRecords, *, organisation_filter: frozenset[s
         persons=tuple(sorted(persons.values(), key=lambda p: p.guid)),
         heads=tuple(sorted(heads, key=lambda h: (h.department_guid, h.employment_guid))),
         absences=tuple(sorted(absences.values(), key=lambda a: a.guid)),
-        problems=tuple(sorted(check.problems, key=lambda p: (p.entity, p.record, p.field, p.code))),
+        problems=tuple(sorted(check.labelled(), key=lambda p: (p.entity, p.record, p.field, p.code))),
         blocked=frozenset(check.blocked),
     )
 
@@ -220,7 +230,7 @@ def _persons(rows: list[dict], employments_by_person: dict[str, list[Employment]
     for email, owners in owners_of_email.items():
         if len(owners) > 1:
             for guid in owners:
-                others = ", ".join(o for o in owners if o != guid)
+                others = ", ".join(f"{persons[o].full_name} ({o})" for o in owners if o != guid)
                 check.report("persons", guid, "email", "duplicate_email",
                              f"{email} is also the e-mail of {others}: give each person their own address in ZUP")
     return persons

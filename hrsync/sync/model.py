@@ -107,6 +107,7 @@ class RecordProblem:
     code: str
     message: str
     blocking: bool = True  # False: a warning, the record still syncs
+    label: str = ""  # what a person calls the record: a full name, a department's name
 
 
 @dataclass(frozen=True)

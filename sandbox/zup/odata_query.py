@@ -69,6 +69,8 @@ class _Parser:
         return self.tokens[self.i][0] if self.i < len(self.tokens) else None
 
     def take(self):
+        if self.i >= len(self.tokens):
+            raise QueryError("$filter ends too early")
         token = self.tokens[self.i]
         self.i += 1
         return token

@@ -6,7 +6,7 @@ It reads its own infobase the way such an extension would (current HR data, abse
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import requests
@@ -108,5 +108,24 @@ def post_package(app_url: str, key: str, package: dict[str, Any], *, timeout: fl
                          headers={"Authorization": f"Bearer {key}"})
 
 
-def today_iso() -> str:
-    return date.today().isoformat()
+def main() -> None:
+    """Act as 1C: post the generated company to the app as a snapshot (in parts)."""
+    import argparse
+
+    from .generator import generate_company
+
+    parser = argparse.ArgumentParser(description="Post the sandbox company to hrsync as 1C would (push mode)")
+    parser.add_argument("--app-url", required=True)
+    parser.add_argument("--key", required=True, help="the connection's push key (manage.py payroll_connect --push)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--size", type=int, default=300)
+    parser.add_argument("--parts", type=int, default=1)
+    args = parser.parse_args()
+    base = generate_company(seed=args.seed, size=args.size)
+    for package in snapshot_packages(base, parts=args.parts):
+        response = post_package(args.app_url, args.key, package)
+        print(f"{package['package_id']}: HTTP {response.status_code} {response.text[:300]}")
+
+
+if __name__ == "__main__":
+    main()
