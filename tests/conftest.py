@@ -16,6 +16,13 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts"
 
 
+@pytest.fixture(scope="session")
+def live_server(django_db_setup, live_server):  # noqa: F811 - extends pytest-django's fixture
+    """pytest-django's live server, started after the test database so it is stopped before the
+    database is dropped (its open connection would otherwise keep the drop from happening)."""
+    return live_server
+
+
 @pytest.fixture
 def sandbox_factory(transactional_db, live_server, settings):
     """Start sandbox portals registered to the live app; each test gets fresh ones."""
