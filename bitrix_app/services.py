@@ -127,6 +127,12 @@ def install_portal(handshake: Handshake) -> Portal:
     A reinstall on the same member_id updates the same row.
     """
     app_info = verify_handshake(handshake)
+    installer = handshake.user_id
+    if not installer:
+        try:  # whose tokens these are: the admin who installed, to be notified by the sync
+            installer = str(_handshake_client(handshake, handshake.client_endpoint).call("profile").get("ID") or "")
+        except BitrixError:
+            installer = ""
     with transaction.atomic():
         portal = Portal.objects.select_for_update().filter(member_id=handshake.member_id).first()
         if portal is None:
@@ -141,7 +147,7 @@ def install_portal(handshake: Handshake) -> Portal:
         portal.application_token_hash = hash_secret(handshake.application_token)
         if handshake.refresh_token:
             portal.set_tokens(access_token=handshake.access_token, refresh_token=handshake.refresh_token,
-                              expires_in=handshake.expires_in, user_id=handshake.user_id)
+                              expires_in=handshake.expires_in, user_id=installer)
         portal.status = PortalStatus.ACTIVE if app_info.get("INSTALLED") else PortalStatus.PENDING
         portal.status_reason = ""
         portal.installed_at = portal.installed_at if portal.pk and portal.uninstalled_at is None else timezone.now()

@@ -134,6 +134,9 @@ PAYROLL_ODATA_HEADS_ENTITY = env.str("PAYROLL_ODATA_HEADS_ENTITY", default="Info
 PAYROLL_ODATA_HEADS_DEPARTMENT_FIELD = env.str("PAYROLL_ODATA_HEADS_DEPARTMENT_FIELD", default="Подразделение_Key")
 PAYROLL_ODATA_HEADS_EMPLOYEE_FIELD = env.str("PAYROLL_ODATA_HEADS_EMPLOYEE_FIELD", default="Руководитель_Key")
 
+# A processed push package starts a sync of its portal at once.
+HRSYNC_SYNC_AFTER_PACKAGE = env.bool("HRSYNC_SYNC_AFTER_PACKAGE", default=True)
+
 # --- Redis, Celery ------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
@@ -149,6 +152,8 @@ CELERY_BEAT_SCHEDULE = {
     # A refresh token dies after 180 days unused (reference §2); a weekly app.info keeps every
     # portal's pair alive and its plan (rate limit) and install state current.
     "bitrix-keep-portals-alive": {"task": "bitrix_app.tasks.keep_portals_alive", "schedule": 7 * 24 * 3600},
+    # Each portal runs on its own schedule (PayrollConnection.schedule_minutes); this only looks who is due.
+    "hrsync-schedule-due-syncs": {"task": "hrsync.tasks.schedule_due_syncs", "schedule": 60},
 }
 # The shared rate limiter: Redis when there is one (all workers pace together), else per process.
 RATE_LIMITER = env.str("RATE_LIMITER", default="redis" if REDIS_URL else "local")

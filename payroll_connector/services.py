@@ -231,4 +231,7 @@ def process_package(package_pk: int) -> PayrollPackage:
             part.save(update_fields=["status", "processed_at", "results", "body"])
         package.refresh_from_db()
     log.info("Package %s of portal %s processed: %s", package.package_id, package.connection.portal_id, summary)
+    from .signals import package_processed
+
+    package_processed.send(sender=PayrollPackage, connection=package.connection, package=package)
     return package

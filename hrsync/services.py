@@ -1,0 +1,255 @@
+"""Sync runs: read both sides, recover what a crashed run left, plan, guard, apply, journal, notify."""
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import asdict
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.utils import timezone
+
+from bitrix_app.client import BitrixClient, BitrixError, Command
+from bitrix_app.client.client import IdWindows, OffsetList, read_lists
+from bitrix_app.models import Portal
+from payroll_connector.errors import PayrollError
+from payroll_connector.models import PayrollConnection
+from payroll_connector.services import read_snapshot
+
+from .apply import ABSENCE_MARK, Applier
+from .locks import portal_sync_lock
+from .models import (
+    AbsenceTypeMapping,
+    DepartmentDecision,
+    DepartmentMapping,
+    OperationStatus,
+    PersonMapping,
+    RunStatus,
+    SyncConfig,
+    SyncedAbsence,
+    SyncOperation,
+    SyncRun,
+)
+from .sync import plan as p
+from .sync.portal import Mappings, PortalDepartment, PortalState, PortalUser, SyncSettings
+from .sync.portal import SyncedAbsence as SyncedAbsenceValue
+
+log = logging.getLogger(__name__)
+
+
+class SyncRefused(Exception):
+    """The run cannot start (portal disabled or needing re-authorisation, no ZUP connection)."""
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value) if value not in (None, "", "0", 0) else None
+    except (TypeError, ValueError):
+        return None
+
+
+def read_portal_state(client: BitrixClient, portal: Portal) -> PortalState:
+    """Departments and users in shared batch calls (300 departments + 5,000 users: 3 HTTP calls)."""
+    lists = read_lists(client, {
+        "dep": OffsetList("department.get"),
+        "usr": IdWindows("user.get", lambda after: {"FILTER": {">ID": after}, "sort": "ID", "order": "ASC", "start": -1}),
+    })
+    departments = tuple(PortalDepartment(int(d["ID"]), d.get("NAME") or "", _int(d.get("PARENT")), _int(d.get("UF_HEAD")))
+                        for d in lists["dep"])
+    users = tuple(PortalUser(
+        id=int(u["ID"]), active=u.get("ACTIVE") in (True, "Y", "true", 1), email=(u.get("EMAIL") or "").strip(),
+        xml_id=u.get("XML_ID") or "", fields=p.portal_user_fields(u),
+        departments=frozenset(int(d) for d in (u.get("UF_DEPARTMENT") or []) if str(d).strip()),
+    ) for u in lists["usr"])
+    absences = tuple(SyncedAbsenceValue(a.payroll_id, a.event_id, a.user_id, a.absence_type, a.name, a.start, a.end)
+                     for a in SyncedAbsence.objects.filter(portal=portal))
+    return PortalState(departments, users, absences)
+
+
+def load_mappings(portal: Portal) -> Mappings:
+    departments = list(DepartmentMapping.objects.filter(portal=portal))
+    persons = list(PersonMapping.objects.filter(portal=portal))
+    return Mappings(
+        departments={m.payroll_id: m.bitrix_id for m in departments if m.bitrix_id},
+        create_departments=frozenset(m.payroll_id for m in departments if m.decision == DepartmentDecision.CREATE),
+        excluded_departments=frozenset(m.payroll_id for m in departments if m.decision == DepartmentDecision.EXCLUDED),
+        persons={m.payroll_id: m.user_id for m in persons},
+        synced_fields={m.payroll_id: m.synced_fields for m in persons},
+        absence_types=dict(AbsenceTypeMapping.objects.filter(portal=portal).values_list("zup_kind", "bitrix_type")),
+    )
+
+
+def sync_config(portal: Portal) -> SyncConfig:
+    config, _ = SyncConfig.objects.get_or_create(portal=portal)
+    return config
+
+
+def portal_today(config: SyncConfig) -> date:
+    return datetime.now(ZoneInfo(config.time_zone)).date()
+
+
+def recover_intents(portal: Portal, client: BitrixClient, state: PortalState) -> int:
+    """Resolve operations a killed run journaled as `intent`: adopt what reached Bitrix24, or mark it lost.
+
+    Users are found by XML_ID (or e-mail), departments by name under their parent, absences by the
+    mark the app puts in the event's description. Nothing is ever written twice.
+    """
+    intents = list(SyncOperation.objects.filter(run__portal=portal, status=OperationStatus.INTENT).order_by("seq"))
+    if not intents:
+        return 0
+    mapped_departments = set(DepartmentMapping.objects.filter(portal=portal).values_list("bitrix_id", flat=True))
+    by_xml = {u.xml_id: u.id for u in state.users if u.xml_id}
+    by_email = {u.email.lower(): u.id for u in state.users if u.email}
+    event_lookups: dict[str, Command] = {}
+    for op in intents:
+        found: int | None = None
+        if op.kind == "CreateDepartment":
+            parent = op.details.get("parent_id") or DepartmentMapping.objects.filter(
+                portal=portal, payroll_id=op.details.get("parent_payroll_id") or "-").values_list("bitrix_id", flat=True).first()
+            found = next((d.id for d in state.departments if d.name == op.details.get("name") and d.parent == parent
+                          and d.id not in mapped_departments), None)
+            if found:
+                DepartmentMapping.objects.update_or_create(portal=portal, payroll_id=op.payroll_id,
+                                                           defaults={"bitrix_id": found, "decision": DepartmentDecision.SYNCED})
+                mapped_departments.add(found)
+        elif op.kind == "CreateUser":
+            fields = op.details.get("fields") or {}
+            found = by_xml.get(op.payroll_id) or by_email.get((fields.get("EMAIL") or "").lower())
+            if found:
+                PersonMapping.objects.update_or_create(portal=portal, payroll_id=op.payroll_id,
+                                                       defaults={"user_id": found, "synced_fields": fields})
+        elif op.kind == "AddAbsence":
+            user_id = PersonMapping.objects.filter(portal=portal, payroll_id=op.details.get("person_id")).values_list(
+                "user_id", flat=True).first()
+            if user_id:
+                event_lookups[str(op.pk)] = Command("calendar.event.get", {
+                    "type": "user", "ownerId": user_id, "from": op.details["start"], "to": op.details["end"]})
+                continue
+        _resolve(op, found)
+    if event_lookups:
+        outcomes = client.batch({f"i{k}": cmd for k, cmd in event_lookups.items()})
+        for op in intents:
+            outcome = outcomes.get(f"i{op.pk}")
+            if outcome is None:
+                continue
+            events = outcome.result if outcome.ok and isinstance(outcome.result, list) else []
+            event = next((e for e in events if ABSENCE_MARK + op.payroll_id in (e.get("DESCRIPTION") or "")), None)
+            if event:
+                SyncedAbsence.objects.update_or_create(portal=portal, payroll_id=op.payroll_id, defaults={
+                    "event_id": int(event["ID"]), "user_id": int(event.get("OWNER_ID") or 0),
+                    "absence_type": op.details["absence_type"], "name": op.details["name"],
+                    "start": op.details["start"], "end": op.details["end"]})
+            _resolve(op, int(event["ID"]) if event else None)
+    return len(intents)
+
+
+def _resolve(op: SyncOperation, found: int | None) -> None:
+    """Updates and deletes are idempotent: the new plan simply redoes what is still needed."""
+    op.status = OperationStatus.RECOVERED if found else OperationStatus.LOST
+    op.target_id = found
+    op.save(update_fields=["status", "target_id", "updated_at"])
+
+
+def _details(op) -> dict:
+    data = {k: v for k, v in asdict(op).items() if k not in ("payroll_id", "label", "reason")}
+    return {k: (v.isoformat() if isinstance(v, date) else list(v) if isinstance(v, tuple) else v) for k, v in data.items()}
+
+
+def _phase(op) -> str:
+    return next(name for name, kinds in p.PHASES.items() if type(op) in kinds)
+
+
+def run_sync(portal: Portal, *, dry_run: bool = False, trigger: str = "manual", only_person: str | None = None,
+             confirmed_dismissals: int = 0, today: date | None = None) -> SyncRun:
+    """One run for one portal; never two at once (SyncBusy)."""
+    portal.refresh_from_db()
+    if not portal.is_operational:
+        raise SyncRefused(f"portal {portal.domain} is {portal.get_status_display().lower()}: "
+                          + ("an administrator must open the app in Bitrix24 again" if portal.status == "needs_reauth"
+                             else "install the app again"))
+    connection = PayrollConnection.objects.filter(portal=portal).first()
+    if connection is None:
+        raise SyncRefused(f"portal {portal.domain} has no 1C:ZUP connection: run payroll_connect")
+    config = sync_config(portal)
+    with portal_sync_lock(portal.pk):
+        run = SyncRun.objects.create(portal=portal, trigger=trigger, dry_run=dry_run)
+        client = BitrixClient.for_portal(portal)
+        try:
+            snapshot = read_snapshot(connection, today=today)
+            state = read_portal_state(client, portal)
+            if not dry_run and recover_intents(portal, client, state):
+                state = read_portal_state(client, portal)
+            settings = SyncSettings(
+                today=today or portal_today(config), organisations_as_departments=config.organisations_as_departments,
+                future_hire_lead_days=config.future_hire_lead_days, dismissal_guard_percent=config.dismissal_guard_percent,
+                dismissal_guard_count=config.dismissal_guard_count, confirmed_dismissals=confirmed_dismissals,
+                only_person=only_person)
+            plan = p.plan_sync(snapshot, state, load_mappings(portal), settings)
+            journal = _journal(run, plan)
+            run.planned = dict(Counter(op.kind for op in plan.operations))
+            run.notices = [asdict(n) for n in plan.notices]
+            run.dismissals = plan.dismissals
+            if dry_run:
+                run.status = RunStatus.PLANNED
+            elif plan.guard:
+                run.status, run.guard_reason = RunStatus.WAITING, plan.guard
+            else:
+                run.outcome = Applier(portal, client, run, plan, journal).apply()
+                run.status = RunStatus.PARTIAL if run.outcome["failed"] else RunStatus.SUCCEEDED
+        except (BitrixError, PayrollError) as exc:
+            run.status, run.error = RunStatus.FAILED, exc.message
+            log.warning("Sync of %s failed: %s", portal.domain, exc.message)
+        finally:
+            run.rest_calls = client.stats.http_calls
+            run.finished_at = timezone.now()
+            run.save()
+    notify_admins(portal, run)
+    return run
+
+
+def _journal(run: SyncRun, plan: p.SyncPlan) -> dict[int, SyncOperation]:
+    rows = [SyncOperation(run=run, seq=i + 1, kind=op.kind, phase=_phase(op), payroll_id=op.payroll_id,
+                          label=op.label[:300], reason=op.reason, details=_details(op))
+            for i, op in enumerate(plan.operations)]
+    with transaction.atomic():
+        SyncOperation.objects.bulk_create(rows, batch_size=1000)
+    return {id(op): row for op, row in zip(plan.operations, rows)}
+
+
+def confirm_run(run: SyncRun) -> SyncRun:
+    """An admin confirms a guard stop: a new run may dismiss up to that many people."""
+    if run.status != RunStatus.WAITING:
+        raise SyncRefused("only a run waiting for confirmation can be confirmed")
+    run.status = RunStatus.CONFIRMED
+    run.save(update_fields=["status"])
+    return run_sync(run.portal, trigger="confirmed", confirmed_dismissals=run.dismissals)
+
+
+def cancel_run(run: SyncRun) -> None:
+    if run.status == RunStatus.WAITING:
+        run.status = RunStatus.CANCELLED
+        run.save(update_fields=["status"])
+
+
+def notify_admins(portal: Portal, run: SyncRun) -> None:
+    """A Bitrix24 notification to the app's administrator when a run needs them (not after every run)."""
+    failed = (run.outcome or {}).get("failed", 0)
+    previous = SyncRun.objects.filter(portal=portal, started_at__lt=run.started_at, dry_run=False).first()
+    new_notices = len(run.notices) > len(previous.notices) if previous else bool(run.notices)
+    if run.dry_run or not portal.token_user_id or not (failed or run.status in (RunStatus.WAITING, RunStatus.FAILED) or new_notices):
+        return
+    parts = []
+    if run.status == RunStatus.WAITING:
+        parts.append(f"синхронизация с 1С:ЗУП остановлена: {run.guard_reason}. Подтвердите или отмените в приложении hrsync")
+    if run.status == RunStatus.FAILED:
+        parts.append(f"синхронизация с 1С:ЗУП не выполнена: {run.error}")
+    if failed:
+        parts.append(f"{failed} операций не выполнено — см. журнал в приложении hrsync")
+    if new_notices:
+        parts.append(f"{len(run.notices)} записей ЗУП требуют внимания (нет e-mail, совпадения, решения по отделам)")
+    try:
+        BitrixClient.for_portal(portal).call("im.notify.system.add", {
+            "USER_ID": int(portal.token_user_id), "MESSAGE": "hrsync: " + "; ".join(parts), "TAG": f"hrsync-run-{run.pk}"})
+    except BitrixError as exc:
+        log.warning("Could not notify the admins of %s: %s", portal.domain, exc.message)

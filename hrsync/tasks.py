@@ -1,0 +1,56 @@
+"""Celery tasks of the sync: thin, each calls one service."""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.db import transaction
+from django.utils import timezone
+
+from bitrix_app.models import Portal, PortalStatus
+
+from .locks import SyncBusy
+from .models import SyncConfig, SyncRun
+from .services import SyncRefused, run_sync
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=3)
+def sync_portal(self, portal_id: int, trigger: str = "schedule", only_person: str | None = None) -> dict:
+    portal = Portal.objects.filter(pk=portal_id).first()
+    if portal is None:
+        return {"portal": portal_id, "skipped": "no such portal"}
+    try:
+        run = run_sync(portal, trigger=trigger, only_person=only_person)
+    except SyncBusy:
+        return {"portal": portal_id, "skipped": "already running"}
+    except SyncRefused as exc:
+        return {"portal": portal_id, "skipped": str(exc)}
+    return {"portal": portal_id, "run": run.pk, "status": run.status, "outcome": run.outcome}
+
+
+@shared_task
+def schedule_due_syncs() -> int:
+    """Beat, every minute: start each portal whose schedule is due (default every 30 minutes)."""
+    started = 0
+    now = timezone.now()
+    portals = Portal.objects.filter(status=PortalStatus.ACTIVE, payroll_connection__isnull=False).exclude(refresh_token="")
+    for portal in portals.select_related("payroll_connection"):
+        config = SyncConfig.objects.filter(portal=portal).first()
+        if config is not None and not config.enabled:
+            continue
+        last = SyncRun.objects.filter(portal=portal, dry_run=False).order_by("-started_at").first()
+        if last is None or last.started_at <= now - timedelta(minutes=portal.payroll_connection.schedule_minutes):
+            sync_portal.delay(portal.pk, "schedule")
+            started += 1
+    return started
+
+
+def sync_after_package(sender, connection, package, **kwargs) -> None:
+    """A pushed change reaches Bitrix24 within seconds: a run starts as soon as the package is processed."""
+    from django.conf import settings
+
+    if settings.HRSYNC_SYNC_AFTER_PACKAGE:
+        transaction.on_commit(lambda: sync_portal.delay(connection.portal_id, "push"))

@@ -1,0 +1,142 @@
+"""Expected portal state, computed from the snapshot independently of the planner, and ZUP edits."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+from hrsync.models import DepartmentMapping, PersonMapping
+
+ABSENCE_TYPE = {"ОтпускОсновной": "VACATION", "ДополнительныйОтпуск": "VACATION", "Болезнь": "LEAVESICK",
+                "Командировка": "ASSIGNMENT", "ОтпускНеоплачиваемыйПоРазрешениюРаботодателя": "LEAVEUNPAYED",
+                "ОтпускПоУходуЗаРебенком": "LEAVEMATERINITY", "ОтпускПоБеременностиИРодам": "LEAVEMATERINITY"}
+
+
+def assert_portal_matches(snapshot, sandbox_state, portal, today: date) -> dict:
+    """The portal has exactly the tree, users, heads, positions and absences the snapshot calls for."""
+    departments = dict(DepartmentMapping.objects.filter(portal=portal).values_list("payroll_id", "bitrix_id"))
+    portal_deps = sandbox_state.departments
+    org_node = {o.guid: departments[o.guid] for o in snapshot.organisations}
+    expected_deps = [d for d in snapshot.departments if not d.is_disbanded and not snapshot.is_blocked(d.guid)]
+    for dep in expected_deps:
+        bitrix = portal_deps[departments[dep.guid]]
+        assert bitrix["NAME"] == dep.name
+        parent = departments[dep.parent_guid] if dep.parent_guid else org_node[dep.organisation_guid]
+        assert bitrix["PARENT"] == parent, dep.name
+    assert len(portal_deps) == 1 + len(snapshot.organisations) + len(expected_deps)  # root + orgs + departments
+
+    users_by_xml = {}
+    for user in sandbox_state.users.values():
+        if user["XML_ID"]:
+            assert user["XML_ID"] not in users_by_xml, f"two users for {user['XML_ID']}"
+            users_by_xml[user["XML_ID"]] = user
+    positions = {p.guid: p.name for p in snapshot.positions}
+    expected_active = 0
+    for person in snapshot.persons:
+        active = [e for e in person.employments if e.hire_date <= today and (e.termination_date is None or e.termination_date >= today)
+                  and not snapshot.is_blocked(e.guid)]
+        user = users_by_xml.get(person.guid)
+        if snapshot.is_blocked(person.guid) or not person.email:
+            assert user is None
+            continue
+        if not active:
+            assert user is None or user["ACTIVE"] is False, person.full_name
+            continue
+        expected_active += 1
+        assert user is not None and user["ACTIVE"] is True, person.full_name
+        assert set(user["UF_DEPARTMENT"]) == {departments[e.department_guid] for e in active}
+        main = next((e for e in active if e.kind.value == "main"), active[0])
+        assert user["WORK_POSITION"] == positions[main.position_guid]
+        assert (user["LAST_NAME"], user["NAME"], user["EMAIL"]) == (person.last_name, person.first_name, person.email)
+    assert sum(1 for u in users_by_xml.values() if u["ACTIVE"]) == expected_active
+
+    person_of = {e.guid: p.guid for p in snapshot.persons for e in p.employments}
+    for head in snapshot.heads:
+        user = users_by_xml.get(person_of.get(head.employment_guid))
+        dep_id = departments.get(head.department_guid)
+        if user and user["ACTIVE"] and dep_id:
+            assert portal_deps[dep_id]["UF_HEAD"] == user["ID"]
+
+    user_of_person = dict(PersonMapping.objects.filter(portal=portal).values_list("payroll_id", "user_id"))
+    expected_events = set()
+    for absence in snapshot.absences:
+        person = person_of.get(absence.employment_guid)
+        user = users_by_xml.get(person)
+        end = absence.end or absence.start + timedelta(days=90)
+        if absence.reversed or user is None or not user["ACTIVE"] or end < today:
+            continue
+        expected_events.add((user_of_person[person], absence.start.isoformat(), end.isoformat()))
+    events = [(e["OWNER_ID"], e["DATE_FROM"], e["DATE_TO"]) for e in sandbox_state.events.values()]
+    assert len(events) == len(set(events)), "an absence was written twice"
+    assert set(events) == expected_events
+    assert all(e["ACCESSIBILITY"] == "absent" and e["SKIP_TIME"] == "Y" for e in sandbox_state.events.values())
+    return {"departments": len(expected_deps), "active_users": expected_active, "events": len(expected_events)}
+
+
+class ZupEditor:
+    """HR's work in ZUP, done on the sandbox infobase as ZUP's documents would record it."""
+
+    def __init__(self, infobase):
+        self.base = infobase
+
+    def rows(self, entity):
+        return self.base.rows(entity)
+
+    def current(self, employee_key):
+        return next(r for r in self.rows("InformationRegister_ТекущиеКадровыеДанныеСотрудников") if r["Сотрудник_Key"] == employee_key)
+
+    def hire(self, *, last, first, email, department, position, org, hired: date, person=None, kind="ОсновноеМестоРаботы"):
+        if person is None:
+            person = {"Ref_Key": str(uuid.uuid4()), "Parent_Key": "00000000-0000-0000-0000-000000000000", "IsFolder": False,
+                      "DeletionMark": False, "Description": f"{last} {first}", "Фамилия": last, "Имя": first, "Отчество": "",
+                      "ФИО": f"{last} {first}", "ДатаРождения": "1990-01-01T00:00:00", "Пол": "Женский",
+                      "КонтактнаяИнформация": [{"LineNumber": "1", "Тип": "АдресЭлектроннойПочты", "Представление": email,
+                                                "АдресЭП": email, "НомерТелефона": ""}]}
+            self.rows("Catalog_ФизическиеЛица").append(person)
+        employee = {"Ref_Key": str(uuid.uuid4()), "Code": f"9{len(self.rows('Catalog_Сотрудники')):09d}",
+                    "Description": person["Description"], "ФизическоеЛицо_Key": person["Ref_Key"],
+                    "ГоловнаяОрганизация_Key": org, "ВАрхиве": False, "ГоловнойСотрудник_Key": "00000000-0000-0000-0000-000000000000",
+                    "DeletionMark": False}
+        self.rows("Catalog_Сотрудники").append(employee)
+        self.rows("InformationRegister_ТекущиеКадровыеДанныеСотрудников").append({
+            "Сотрудник_Key": employee["Ref_Key"], "ФизическоеЛицо_Key": person["Ref_Key"], "ГоловнаяОрганизация_Key": org,
+            "ТекущаяОрганизация_Key": org, "ТекущееПодразделение_Key": department, "ТекущаяДолжность_Key": position,
+            "ДатаПриема": hired.strftime("%Y-%m-%dT00:00:00"), "ДатаУвольнения": "0001-01-01T00:00:00",
+            "ТекущийВидЗанятости": kind})
+        self.base.touch()
+        return person, employee
+
+    def transfer(self, employee_key, department):
+        self.current(employee_key)["ТекущееПодразделение_Key"] = department
+        self.base.touch()
+
+    def terminate(self, employee_key, day: date):
+        self.current(employee_key)["ДатаУвольнения"] = day.strftime("%Y-%m-%dT00:00:00")
+        self.base.touch()
+
+    def department(self, guid):
+        return next(r for r in self.rows("Catalog_ПодразделенияОрганизаций") if r["Ref_Key"] == guid)
+
+    def rename(self, guid, name):
+        self.department(guid)["Description"] = name
+        self.base.touch()
+
+    def move(self, guid, parent):
+        self.department(guid)["Parent_Key"] = parent
+        self.base.touch()
+
+    def reverse(self, absence_row):
+        self.rows("InformationRegister_ДанныеСостоянийСотрудников_RecordType").append(
+            {**absence_row, "Recorder": str(uuid.uuid4()), "Сторно": True})
+        self.base.touch()
+
+    def vacation(self, employee_key, start: date, days: int):
+        document = str(uuid.uuid4())
+        row = {"Recorder": document, "Recorder_Type": "StandardODATA.Document_Отпуск", "LineNumber": "1", "Active": True,
+               "Сотрудник_Key": employee_key, "ДокументОснование": document,
+               "ДокументОснование_Type": "StandardODATA.Document_Отпуск", "Сторно": False, "Состояние": "ОтпускОсновной",
+               "Начало": start.strftime("%Y-%m-%dT00:00:00"),
+               "Окончание": (start + timedelta(days=days - 1)).strftime("%Y-%m-%dT00:00:00"),
+               "ОкончаниеПредположительно": "0001-01-01T00:00:00", "ВидВремени_Key": "00000000-0000-0000-0000-000000000000"}
+        self.rows("InformationRegister_ДанныеСостоянийСотрудников_RecordType").append(row)
+        self.base.touch()
+        return row
