@@ -35,8 +35,10 @@ def _user_params(fields: dict[str, Any], *, creating: bool) -> dict[str, Any]:
 
 
 class Applier:
-    def __init__(self, portal, client: BitrixClient, run: SyncRun, plan: p.SyncPlan, journal: dict[int, SyncOperation]):
+    def __init__(self, portal, client: BitrixClient, run: SyncRun, plan: p.SyncPlan, journal: dict[int, SyncOperation],
+                 *, heartbeat=lambda: None):
         self.portal, self.client, self.run, self.plan = portal, client, run, plan
+        self.heartbeat = heartbeat
         self.journal = journal  # id(op) -> its SyncOperation row
         self.departments = {m.payroll_id: m.bitrix_id for m in DepartmentMapping.objects.filter(portal=portal)
                             if m.bitrix_id}
@@ -98,6 +100,7 @@ class Applier:
             # for the next run to check, and this run stops here.
             log.warning("Batch failed for portal %s: %s", self.portal.domain, exc.message)
             raise
+        self.heartbeat()
         with transaction.atomic():
             for user_id, skey in sections_needed.items():
                 outcome = outcomes.get(skey)

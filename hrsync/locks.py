@@ -14,17 +14,29 @@ class SyncBusy(Exception):
     """Another run of this portal is going on."""
 
 
+class _Held:
+    """The held lock; `heartbeat()` after each step keeps it (a killed worker's lock expires in HRSYNC_LOCK_TTL)."""
+
+    def __init__(self, redis_lock=None) -> None:
+        self._lock = redis_lock
+
+    def heartbeat(self) -> None:
+        if self._lock is not None:
+            self._lock.reacquire()
+
+
 @contextmanager
-def portal_sync_lock(portal_id: int, *, timeout: int = 3600):
+def portal_sync_lock(portal_id: int):
     if settings.REDIS_URL:
         import redis
 
-        # The lock expires on its own if its worker is killed, so a crash never blocks the portal for long.
-        lock = redis.Redis.from_url(settings.REDIS_URL).lock(f"hrsync:sync:{portal_id}", timeout=timeout, blocking=False)
+        # Short-lived and renewed on every batch: a worker killed mid-run frees the portal within the TTL.
+        lock = redis.Redis.from_url(settings.REDIS_URL).lock(f"hrsync:sync:{portal_id}", timeout=settings.HRSYNC_LOCK_TTL,
+                                                              blocking=False)
         if not lock.acquire():
             raise SyncBusy(f"a sync of portal {portal_id} is already running")
         try:
-            yield lock
+            yield _Held(lock)
         finally:
             try:
                 lock.release()
@@ -36,6 +48,6 @@ def portal_sync_lock(portal_id: int, *, timeout: int = 3600):
     if not lock.acquire(blocking=False):
         raise SyncBusy(f"a sync of portal {portal_id} is already running")
     try:
-        yield lock
+        yield _Held()
     finally:
         lock.release()

@@ -172,12 +172,13 @@ def run_sync(portal: Portal, *, dry_run: bool = False, trigger: str = "manual", 
     if connection is None:
         raise SyncRefused(f"portal {portal.domain} has no 1C:ZUP connection: run payroll_connect")
     config = sync_config(portal)
-    with portal_sync_lock(portal.pk):
+    with portal_sync_lock(portal.pk) as lock:
         run = SyncRun.objects.create(portal=portal, trigger=trigger, dry_run=dry_run)
         client = BitrixClient.for_portal(portal)
         try:
             snapshot = read_snapshot(connection, today=today)
             state = read_portal_state(client, portal)
+            lock.heartbeat()
             if not dry_run and recover_intents(portal, client, state):
                 state = read_portal_state(client, portal)
             settings = SyncSettings(
@@ -195,7 +196,7 @@ def run_sync(portal: Portal, *, dry_run: bool = False, trigger: str = "manual", 
             elif plan.guard:
                 run.status, run.guard_reason = RunStatus.WAITING, plan.guard
             else:
-                run.outcome = Applier(portal, client, run, plan, journal).apply()
+                run.outcome = Applier(portal, client, run, plan, journal, heartbeat=lock.heartbeat).apply()
                 run.status = RunStatus.PARTIAL if run.outcome["failed"] else RunStatus.SUCCEEDED
         except (BitrixError, PayrollError) as exc:
             run.status, run.error = RunStatus.FAILED, exc.message

@@ -134,6 +134,8 @@ PAYROLL_ODATA_HEADS_ENTITY = env.str("PAYROLL_ODATA_HEADS_ENTITY", default="Info
 PAYROLL_ODATA_HEADS_DEPARTMENT_FIELD = env.str("PAYROLL_ODATA_HEADS_DEPARTMENT_FIELD", default="Подразделение_Key")
 PAYROLL_ODATA_HEADS_EMPLOYEE_FIELD = env.str("PAYROLL_ODATA_HEADS_EMPLOYEE_FIELD", default="Руководитель_Key")
 
+# Seconds a run's lock lives without renewal (renewed on every batch): how soon a killed worker's portal frees.
+HRSYNC_LOCK_TTL = env.int("HRSYNC_LOCK_TTL", default=300)
 # A processed push package starts a sync of its portal at once.
 HRSYNC_SYNC_AFTER_PACKAGE = env.bool("HRSYNC_SYNC_AFTER_PACKAGE", default=True)
 

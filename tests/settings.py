@@ -16,7 +16,8 @@ os.environ.setdefault("BITRIX_CLIENT_SECRET", "sandbox-secret")
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "0")
 os.environ.setdefault("BITRIX_ALLOW_HTTP", "1")  # the sandbox speaks plain http on loopback
 os.environ.setdefault("HRSYNC_ENV_FILE", "/nonexistent")
-os.environ.setdefault("HRSYNC_SYNC_AFTER_PACKAGE", "0")  # tests of the push path start syncs themselves
+os.environ.setdefault("HRSYNC_SYNC_AFTER_PACKAGE", "0")
+os.environ.setdefault("HRSYNC_LOCK_TTL", "4")  # a killed worker's portal frees quickly  # tests of the push path start syncs themselves
 
 from hrsync.settings import *  # noqa: E402,F401,F403
 

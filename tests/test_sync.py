@@ -209,3 +209,84 @@ def test_existing_departments_are_proposed_not_merged(connected):
     assert proposal["payroll_id"] == org.guid and proposal["proposal"] == {"department_id": existing}
     names = [d["NAME"] for d in sandbox.state.departments.values()]
     assert names.count(org.name) == 1  # nothing created beside it
+
+
+@pytest.mark.parametrize("killed_in", ["user.add", "calendar.event.add"])
+def test_a_worker_killed_mid_run_is_finished_by_the_next_run_without_duplicates(killed_in, sandbox_factory, zup):
+    """SIGKILL while a batch is on its way: the portal runs it, the worker never hears back."""
+    import signal
+    import subprocess
+    import time
+
+    from tests.conftest import PYTHON, ROOT, child_env, install
+
+    sandbox = sandbox_factory(rate=20.0, burst=10)
+    portal = install(sandbox)
+    connection = connect_odata(portal, url=zup.odata_url, username="odata", password="secret")
+    worker = subprocess.Popen([PYTHON, "manage.py", "sync_portal", "--portal", portal.domain, "--today", TODAY.isoformat()],
+                              cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline and sandbox.state.stats["by_method"].get(killed_in, 0) == 0:
+        time.sleep(0.02)
+    assert sandbox.state.stats["by_method"].get(killed_in, 0) > 0, "the run did not get that far"
+    control(sandbox, "faults", {"slow": 1, "slow_seconds": 1.5})  # the next batch is held, then run
+    time.sleep(0.6)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(timeout=10)
+    time.sleep(1.5)  # the held batch runs on the portal after the worker died
+    killed = SyncRun.objects.get(portal=portal)
+    assert killed.status == RunStatus.RUNNING  # never finished
+    assert killed.operations.filter(status=OperationStatus.INTENT).exists()
+
+    time.sleep(4)  # the dead worker's lock expires (HRSYNC_LOCK_TTL)
+    run = run_sync(portal, today=TODAY)
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert killed.operations.filter(status=OperationStatus.INTENT).count() == 0
+    assert killed.operations.filter(status=OperationStatus.RECOVERED).exists()
+    assert_portal_matches(read_snapshot(connection, today=TODAY), sandbox.state, portal, TODAY)
+    assert run_sync(portal, today=TODAY).planned == {}
+
+
+def test_two_runs_of_one_portal_never_overlap(connected):
+    from hrsync.locks import SyncBusy, portal_sync_lock
+
+    sandbox, portal, zup, connection = connected
+    with portal_sync_lock(portal.pk):
+        with pytest.raises(SyncBusy):
+            run_sync(portal, today=TODAY)
+    assert run_sync(portal, today=TODAY).status == RunStatus.SUCCEEDED
+
+
+def test_a_pushed_change_package_starts_a_run_for_its_portal(installed, zup, eager_celery, live_server, settings):
+    import uuid
+
+    from payroll_connector.services import connect_push
+    from sandbox.zup.push import changes_package, post_package, snapshot_packages
+
+    sandbox, portal = installed
+    settings.HRSYNC_SYNC_AFTER_PACKAGE = True
+    connection, key = connect_push(portal)
+    assert post_package(live_server.url, key, snapshot_packages(zup.state.infobase)[0]).status_code == 202
+    first = SyncRun.objects.filter(portal=portal, trigger="push").count()
+    assert first == 1
+    snapshot = read_snapshot(connection)
+    org = snapshot.organisations[0].guid
+    department = next(d for d in snapshot.departments if d.organisation_guid == org and not d.is_disbanded
+                      and not snapshot.is_blocked(d.guid))
+    person, job = str(uuid.uuid4()), str(uuid.uuid4())
+    package = changes_package([{"op": "hire", "person": {"guid": person, "last_name": "Пушкина", "first_name": "Ада",
+                                                         "email": "ada.push@romashka.example"},
+                                "employment": {"guid": job, "person_guid": person, "organisation_guid": org,
+                                               "department_guid": department.guid, "hire_date": "2020-01-01"}}])
+    assert post_package(live_server.url, key, package).status_code == 202
+    assert SyncRun.objects.filter(portal=portal, trigger="push").count() == 2
+    assert any(u["XML_ID"] == person and u["ACTIVE"] for u in sandbox.state.users.values())
+
+
+def test_beat_starts_due_portals_only(connected, eager_celery):
+    from hrsync.tasks import schedule_due_syncs
+
+    sandbox, portal, zup, connection = connected
+    assert schedule_due_syncs() == 1  # never ran: due
+    assert SyncRun.objects.filter(portal=portal, trigger="schedule").count() == 1
+    assert schedule_due_syncs() == 0  # ran a moment ago; next in 30 minutes

@@ -1,5 +1,6 @@
 """Run (or preview) the ZUP -> Bitrix24 sync of one portal."""
 import json
+from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -17,6 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true")
         parser.add_argument("--json", action="store_true")
         parser.add_argument("--person", help="sync only this ZUP person (ФизическоеЛицо GUID)")
+        parser.add_argument("--today", type=date.fromisoformat, help="plan as of this day (rehearsals, tests)")
         parser.add_argument("--confirm", type=int, metavar="RUN_ID", help="confirm a run stopped by the dismissal guard")
 
     def handle(self, *args, **opts):
@@ -27,7 +29,8 @@ class Command(BaseCommand):
             if opts["confirm"]:
                 run = confirm_run(SyncRun.objects.get(pk=opts["confirm"], portal=portal))
             else:
-                run = run_sync(portal, dry_run=opts["dry_run"], trigger="manual", only_person=opts["person"])
+                run = run_sync(portal, dry_run=opts["dry_run"], trigger="manual", only_person=opts["person"],
+                               today=opts["today"])
         except (SyncRefused, SyncBusy) as exc:
             raise CommandError(str(exc)) from exc
         except SyncRun.DoesNotExist as exc:
