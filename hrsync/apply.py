@@ -14,6 +14,7 @@ from django.db import transaction
 from bitrix_app.client import BATCH_LIMIT, BitrixClient, Command
 from bitrix_app.client.errors import BitrixError
 
+from .absences import CalendarAbsenceWriter
 from .models import (
     DepartmentDecision,
     DepartmentMapping,
@@ -27,7 +28,6 @@ from .models import (
 from .sync import plan as p
 
 log = logging.getLogger(__name__)
-ABSENCE_MARK = "hrsync:"  # in the event's description: how a crashed run finds what it wrote
 
 
 def _user_params(fields: dict[str, Any], *, creating: bool) -> dict[str, Any]:
@@ -39,6 +39,7 @@ class Applier:
                  *, heartbeat=lambda: None):
         self.portal, self.client, self.run, self.plan = portal, client, run, plan
         self.heartbeat = heartbeat
+        self.absences = CalendarAbsenceWriter()
         self.journal = journal  # id(op) -> its SyncOperation row
         self.departments = {m.payroll_id: m.bitrix_id for m in DepartmentMapping.objects.filter(portal=portal)
                             if m.bitrix_id}
@@ -88,7 +89,7 @@ class Applier:
         if not ready:
             return
         for user_id, skey in sections_needed.items():
-            commands[skey] = Command("calendar.section.get", {"type": "user", "ownerId": user_id})
+            commands[skey] = self.absences.section_lookup(user_id)
         for op, key, command in ready:
             commands[key] = command
             keyed.append((op, key))
@@ -161,9 +162,8 @@ class Applier:
                 raise _Skip("the department or its head is not in Bitrix24", failed=True)
             return Command("department.update", {"ID": department, "UF_HEAD": head})
         if isinstance(op, p.UpdateAbsence):
-            return Command("calendar.event.update", {
-                "type": "user", "ownerId": op.user_id, "id": op.event_id, "name": op.name,
-                "from": op.start.isoformat(), "to": op.end.isoformat(), "skip_time": "Y", "accessibility": "absent"})
+            return self.absences.update(user_id=op.user_id, entry_id=op.event_id, absence_type=op.absence_type,
+                                        name=op.name, start=op.start, end=op.end)
         if isinstance(op, p.AddAbsence):
             user_id = self.users.get(op.person_id)
             if not user_id:
@@ -172,12 +172,10 @@ class Applier:
             if section is None:
                 skey = sections_needed.setdefault(user_id, f"sec{user_id}")
                 section = f"$result[{skey}][0][ID]"
-            return Command("calendar.event.add", {
-                "type": "user", "ownerId": user_id, "section": section, "name": op.name,
-                "from": op.start.isoformat(), "to": op.end.isoformat(), "skip_time": "Y", "accessibility": "absent",
-                "description": f"{ABSENCE_MARK}{op.payroll_id}"})
+            return self.absences.add(user_id=user_id, section=section, payroll_id=op.payroll_id,
+                                     absence_type=op.absence_type, name=op.name, start=op.start, end=op.end)
         if isinstance(op, p.RemoveAbsence):
-            return Command("calendar.event.delete", {"type": "user", "ownerId": op.user_id, "id": op.event_id})
+            return self.absences.remove(user_id=op.user_id, entry_id=op.event_id)
         raise _Skip(f"unknown operation {op.kind}", failed=True)
 
     # -- outcomes ---------------------------------------------------------------------------------------

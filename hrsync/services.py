@@ -17,7 +17,8 @@ from payroll_connector.errors import PayrollError
 from payroll_connector.models import PayrollConnection
 from payroll_connector.services import read_snapshot
 
-from .apply import ABSENCE_MARK, Applier
+from .absences import ABSENCE_MARK, CalendarAbsenceWriter
+from .apply import Applier
 from .locks import portal_sync_lock
 from .models import (
     AbsenceTypeMapping,
@@ -123,8 +124,8 @@ def recover_intents(portal: Portal, client: BitrixClient, state: PortalState) ->
             user_id = PersonMapping.objects.filter(portal=portal, payroll_id=op.details.get("person_id")).values_list(
                 "user_id", flat=True).first()
             if user_id:
-                event_lookups[str(op.pk)] = Command("calendar.event.get", {
-                    "type": "user", "ownerId": user_id, "from": op.details["start"], "to": op.details["end"]})
+                event_lookups[str(op.pk)] = CalendarAbsenceWriter().find(user_id=user_id, start=op.details["start"],
+                                                                          end=op.details["end"])
                 continue
         _resolve(op, found)
     if event_lookups:

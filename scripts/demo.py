@@ -87,6 +87,8 @@ def main() -> int:
                        cwd=ROOT, env=env, check=True)
         snapshot = subprocess.run(manage + ["payroll_snapshot", "--portal", domain, "--problems", "8"], cwd=ROOT,
                                   env=env, check=True, capture_output=True, text=True).stdout
+        first_sync = subprocess.run(manage + ["sync_portal", "--portal", domain], cwd=ROOT, env=env, check=True,
+                                    capture_output=True, text=True).stdout
         print()
         print("hrsync demo")
         print(f"  sandbox portal   {portal_url}  (member_id {state['member_id']})")
@@ -97,6 +99,9 @@ def main() -> int:
         print()
         print("What hrsync reads from the sandbox ZUP:")
         print(snapshot)
+        print("The first sync, ZUP -> the sandbox portal (the first 50 operations; the app page and")
+        print("`manage.py sync_portal --portal ... --json` show all of them):")
+        print(first_sync)
         print(f"Open {portal_url}/marketplace/app/ in a browser: the portal's frame with the app inside.")
         print(f"(as a non-admin colleague: {portal_url}/marketplace/app/?user_id=2 after adding one)")
         if args.smoke:

@@ -1,5 +1,4 @@
 """The push API (mode B) over HTTP: packages, idempotency, per-record results, and every kind of bad input."""
-import copy
 import uuid
 
 import pytest

@@ -6,9 +6,9 @@ import requests
 
 from hrsync.crypto import secret_matches
 from payroll_connector.errors import PayrollAuthError, PayrollNotPublished, PayrollUnavailable
-from payroll_connector.models import PackageStatus, PayrollConnection
+from payroll_connector.models import PayrollConnection
 from payroll_connector.services import check_odata, connect_odata, connect_push, read_snapshot
-from sandbox.zup.push import changes_package, post_package, snapshot_packages
+from sandbox.zup.push import post_package, snapshot_packages
 from tests.conftest import ZUP_TODAY
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Union
 
-from .model import Absence, Department, Employment, EmploymentKind, PayrollSnapshot, Person
+from .model import Employment, EmploymentKind, PayrollSnapshot, Person
 from .portal import Mappings, PortalState, PortalUser, SyncSettings
 
 # ZUP absence kinds (СостоянияСотрудника) -> Bitrix24 absence types (the chart's ABSENCE_TYPE XML_IDs).

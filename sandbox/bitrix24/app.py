@@ -1,7 +1,6 @@
 """HTTP face of the sandbox portal: REST, batch, its OAuth server, the portal's frames, a control API."""
 from __future__ import annotations
 
-import json
 import re
 import secrets
 import socket

@@ -49,7 +49,8 @@ class Infobase:
 
 
 class _Generator:
-    def __init__(self, seed: int, size: int, today: date) -> None:
+    def __init__(self, seed: int, size: int, today: date, departments: int | None = None) -> None:
+        self.department_count = departments
         self.rng = random.Random(seed)
         self.today = today
         self.size = size
@@ -74,7 +75,7 @@ class _Generator:
 
     def departments(self, orgs: list[dict]) -> dict[str, list[dict]]:
         """Per organisation, a tree 4–5 levels deep; ~1 department per 12 employees."""
-        total = max(14, self.size // 12)
+        total = self.department_count or max(14, self.size // 12)
         by_org: dict[str, list[dict]] = {}
         rows: list[dict] = []
         code = 0
@@ -304,5 +305,6 @@ class _Generator:
             self.absence(employee, "ОтпускОсновной", "Document_Отпуск", start, start + timedelta(days=13))
 
 
-def generate_company(*, seed: int = 1, size: int = 300, today: date | None = None) -> Infobase:
-    return _Generator(seed, size, today or date.today()).build()
+def generate_company(*, seed: int = 1, size: int = 300, today: date | None = None, departments: int | None = None) -> Infobase:
+    """`departments`: how many (default one per 12 employees, at least 14)."""
+    return _Generator(seed, size, today or date.today(), departments).build()
