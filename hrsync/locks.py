@@ -21,8 +21,17 @@ class _Held:
         self._lock = redis_lock
 
     def heartbeat(self) -> None:
-        if self._lock is not None:
+        if self._lock is None:
+            return
+        import redis
+
+        try:
             self._lock.reacquire()
+        except redis.exceptions.LockNotOwnedError:
+            # A step took longer than the TTL. Take the lock back if nobody else did; if someone did,
+            # another run owns the portal now and this one must stop.
+            if not self._lock.acquire(blocking=False):
+                raise SyncBusy("another run took over this portal while this one was waiting") from None
 
 
 @contextmanager

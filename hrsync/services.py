@@ -19,7 +19,7 @@ from payroll_connector.services import read_snapshot
 
 from .absences import ABSENCE_MARK, CalendarAbsenceWriter
 from .apply import Applier
-from .locks import portal_sync_lock
+from .locks import SyncBusy, portal_sync_lock
 from .models import (
     AbsenceTypeMapping,
     DepartmentDecision,
@@ -202,6 +202,8 @@ def run_sync(portal: Portal, *, dry_run: bool = False, trigger: str = "manual", 
         except (BitrixError, PayrollError) as exc:
             run.status, run.error = RunStatus.FAILED, exc.message
             log.warning("Sync of %s failed: %s", portal.domain, exc.message)
+        except SyncBusy as exc:
+            run.status, run.error = RunStatus.FAILED, str(exc)
         finally:
             run.rest_calls = client.stats.http_calls
             run.finished_at = timezone.now()
