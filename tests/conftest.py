@@ -122,3 +122,15 @@ def zup():
     running = start_zup(seed=7, size=300, today=ZUP_TODAY)
     yield running
     running.shutdown()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_stray_connections(django_db_setup, django_db_blocker):
+    """At the end, end sessions that child processes killed on purpose (SIGKILL tests) may have left,
+    so the test database can be dropped."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")

@@ -290,3 +290,43 @@ def test_beat_starts_due_portals_only(connected, eager_celery):
     assert schedule_due_syncs() == 1  # never ran: due
     assert SyncRun.objects.filter(portal=portal, trigger="schedule").count() == 1
     assert schedule_due_syncs() == 0  # ran a moment ago; next in 30 minutes
+
+
+def test_a_disbanded_department_goes_once_empty_and_a_changed_absence_is_updated(connected):
+    sandbox, portal, zup, connection = connected
+    run_sync(portal, today=TODAY)
+    snapshot = read_snapshot(connection, today=TODAY)
+    edit = ZupEditor(zup.state.infobase)
+    from hrsync.models import DepartmentMapping, SyncedAbsence
+
+    mapped = dict(DepartmentMapping.objects.filter(portal=portal).values_list("payroll_id", "bitrix_id"))
+    staffed = {e.department_guid for p in snapshot.persons for e in p.employments
+               if e.termination_date is None and e.hire_date <= TODAY and not snapshot.is_blocked(p.guid)}
+    parents = {d.parent_guid for d in snapshot.departments}
+    leaf = next(d for d in snapshot.departments if d.guid in staffed and d.guid not in parents and d.guid in mapped)
+    target = next(d for d in snapshot.departments if d.guid in mapped and d.guid != leaf.guid and not d.is_disbanded
+                  and d.organisation_guid == leaf.organisation_guid)
+    row = edit.department(leaf.guid)
+    row["Расформировано"], row["ДатаРасформирования"] = True, (TODAY - timedelta(days=1)).strftime("%Y-%m-%dT00:00:00")
+    zup.state.infobase.touch()
+    first = run_sync(portal, today=TODAY)
+    assert any(n["code"] == "disbanded_not_empty" and n["payroll_id"] == leaf.guid for n in first.notices)
+    assert mapped[leaf.guid] in sandbox.state.departments
+
+    for person in snapshot.persons:
+        for e in person.employments:
+            if e.department_guid == leaf.guid:
+                edit.transfer(e.guid, target.guid)
+    vacation = SyncedAbsence.objects.filter(portal=portal, absence_type="VACATION").first()
+    source = next(r for r in edit.rows("InformationRegister_ДанныеСостоянийСотрудников_RecordType")
+                  if r["Начало"].startswith(vacation.start.isoformat()) and not r["Сторно"]
+                  and r["Окончание"].startswith(vacation.end.isoformat()))
+    source["Окончание"] = (vacation.end + timedelta(days=2)).strftime("%Y-%m-%dT00:00:00")
+    zup.state.infobase.touch()
+    second = run_sync(portal, today=TODAY)
+    assert second.status == RunStatus.SUCCEEDED
+    assert second.planned.get("DeleteDepartment") == 1 and second.planned.get("UpdateAbsence") == 1
+    assert mapped[leaf.guid] not in sandbox.state.departments
+    event = sandbox.state.events[vacation.event_id]
+    assert event["DATE_TO"] == (vacation.end + timedelta(days=2)).isoformat()
+    assert run_sync(portal, today=TODAY).planned == {}
