@@ -154,8 +154,18 @@ def install_portal(handshake: Handshake) -> Portal:
         portal.uninstalled_at = None
         portal.save()
     bind_events(portal)
+    _register_workflow_action(portal)
     log.info("Portal %s installed (member_id %s, status %s)", portal.domain, portal.member_id, portal.status)
     return portal
+
+
+def _register_workflow_action(portal: Portal) -> None:
+    """The vacation action for workflows; a portal without the bizproc scope (or plan) just goes without."""
+    from hrsync.requests import register_workflow_action
+
+    outcome = register_workflow_action(portal)
+    if any(v != "registered" for v in outcome.values()):
+        log.warning("Workflow action not registered on %s: %s", portal.domain, outcome)
 
 
 def bind_events(portal: Portal) -> list[str]:

@@ -8,5 +8,6 @@ urlpatterns = [
     path("install/", views.install, name="install"),
     path("events/", views.events, name="events"),
     path("app/", views.app_entry, name="app"),
+    path("bizproc/", views.bizproc, name="bizproc"),
     path("app/home/", views.home, name="home"),
 ]

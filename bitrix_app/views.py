@@ -50,6 +50,25 @@ def events(request: HttpRequest) -> HttpResponse:
 
 @frame_view
 @require_POST
+def bizproc(request: HttpRequest) -> HttpResponse:
+    """The workflow action "Передать отпуск в 1С:ЗУП": checked, stored, answered at once."""
+    from hrsync.requests import RobotCallRefused, portal_for_robot, receive_vacation_request
+    from hrsync.tasks import process_portal_outbox
+
+    payload = nested(request.POST)
+    auth = payload.get("auth") if isinstance(payload.get("auth"), dict) else {}
+    try:
+        portal = portal_for_robot(auth)
+    except RobotCallRefused as exc:
+        log.warning("Workflow call refused: %s", exc)
+        return JsonResponse({"error": "unauthorized"}, status=401)
+    item = receive_vacation_request(portal, payload)
+    process_portal_outbox.delay(portal.pk)
+    return JsonResponse({"result": "accepted", "request": item.pk, "status": item.status})
+
+
+@frame_view
+@require_POST
 def app_entry(request: HttpRequest) -> HttpResponse:
     """The app's main page (placement DEFAULT): verify the portal's POST, open a frame session."""
     language = ui_language(request.GET.get("LANG"))

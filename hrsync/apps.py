@@ -6,8 +6,9 @@ class HrsyncConfig(AppConfig):
     verbose_name = "hrsync"
 
     def ready(self) -> None:
-        from payroll_connector.signals import package_processed
+        from payroll_connector.signals import outbox_acknowledged, package_processed
 
-        from .tasks import sync_after_package
+        from .tasks import report_after_ack, sync_after_package
 
         package_processed.connect(sync_after_package, dispatch_uid="hrsync-sync-after-package")
+        outbox_acknowledged.connect(report_after_ack, dispatch_uid="hrsync-report-after-ack")

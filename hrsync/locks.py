@@ -6,7 +6,7 @@ from contextlib import contextmanager
 
 from django.conf import settings
 
-_local_locks: dict[int, threading.Lock] = {}
+_local_locks: dict[str, threading.Lock] = {}
 _guard = threading.Lock()
 
 
@@ -34,13 +34,18 @@ class _Held:
                 raise SyncBusy("another run took over this portal while this one was waiting") from None
 
 
+def portal_outbox_lock(portal_id: int):
+    """Delivering a portal's outbox is one worker's job at a time, like its sync."""
+    return portal_sync_lock(portal_id, name="outbox")
+
+
 @contextmanager
-def portal_sync_lock(portal_id: int):
+def portal_sync_lock(portal_id: int, name: str = "sync"):
     if settings.REDIS_URL:
         import redis
 
         # Short-lived and renewed on every batch: a worker killed mid-run frees the portal within the TTL.
-        lock = redis.Redis.from_url(settings.REDIS_URL).lock(f"hrsync:sync:{portal_id}", timeout=settings.HRSYNC_LOCK_TTL,
+        lock = redis.Redis.from_url(settings.REDIS_URL).lock(f"hrsync:{name}:{portal_id}", timeout=settings.HRSYNC_LOCK_TTL,
                                                               blocking=False)
         if not lock.acquire():
             raise SyncBusy(f"a sync of portal {portal_id} is already running")
@@ -53,7 +58,7 @@ def portal_sync_lock(portal_id: int):
                 pass  # expired while we ran; nothing to release
         return
     with _guard:
-        lock = _local_locks.setdefault(portal_id, threading.Lock())
+        lock = _local_locks.setdefault(f"{name}:{portal_id}", threading.Lock())
     if not lock.acquire(blocking=False):
         raise SyncBusy(f"a sync of portal {portal_id} is already running")
     try:

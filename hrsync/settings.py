@@ -156,6 +156,9 @@ CELERY_BEAT_SCHEDULE = {
     "bitrix-keep-portals-alive": {"task": "bitrix_app.tasks.keep_portals_alive", "schedule": 7 * 24 * 3600},
     # Each portal runs on its own schedule (PayrollConnection.schedule_minutes); this only looks who is due.
     "hrsync-schedule-due-syncs": {"task": "hrsync.tasks.schedule_due_syncs", "schedule": 60},
+    # Requests to ZUP: retried every minute while ZUP is down (each item with its own backoff).
+    "hrsync-process-outboxes": {"task": "hrsync.tasks.process_all_outboxes", "schedule": 60},
+    "hrsync-collect-overtime": {"task": "hrsync.tasks.collect_all_overtime", "schedule": 24 * 3600},
 }
 # The shared rate limiter: Redis when there is one (all workers pace together), else per process.
 RATE_LIMITER = env.str("RATE_LIMITER", default="redis" if REDIS_URL else "local")

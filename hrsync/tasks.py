@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from bitrix_app.models import Portal, PortalStatus
 
-from .locks import SyncBusy
+from .locks import SyncBusy, portal_outbox_lock
 from .models import SyncConfig, SyncRun
 from .services import SyncRefused, run_sync
 
@@ -54,3 +54,47 @@ def sync_after_package(sender, connection, package, **kwargs) -> None:
 
     if settings.HRSYNC_SYNC_AFTER_PACKAGE:
         transaction.on_commit(lambda: sync_portal.delay(connection.portal_id, "push"))
+
+
+@shared_task(acks_late=True)
+def process_portal_outbox(portal_id: int) -> dict:
+    """Deliver a portal's requests to ZUP and tell the workflows (one worker per portal at a time)."""
+    from .requests import process_outbox
+
+    portal = Portal.objects.filter(pk=portal_id).first()
+    if portal is None or not portal.is_operational:
+        return {"portal": portal_id, "skipped": True}
+    try:
+        with portal_outbox_lock(portal_id):
+            return process_outbox(portal)
+    except SyncBusy:
+        return {"portal": portal_id, "skipped": "busy"}
+
+
+@shared_task
+def process_all_outboxes() -> int:
+    """Beat, every minute: retries with backoff while ZUP is down; nothing waits longer than that."""
+    from payroll_connector.models import OutboxItem, OutboxStatus
+
+    ids = set(OutboxItem.objects.filter(status=OutboxStatus.PENDING).values_list("portal_id", flat=True))
+    ids |= set(OutboxItem.objects.filter(reported_at__isnull=True, kind="vacation").exclude(status=OutboxStatus.PENDING)
+               .exclude(event_token="").values_list("portal_id", flat=True))
+    for portal_id in ids:
+        process_portal_outbox.delay(portal_id)
+    return len(ids)
+
+
+@shared_task
+def collect_all_overtime() -> int:
+    """Beat, daily: the current month's overtime of every portal (a previous day's corrections included)."""
+    from .requests import collect_overtime
+
+    today = timezone.localdate()
+    portals = Portal.objects.filter(status=PortalStatus.ACTIVE, payroll_connection__isnull=False)
+    for portal in portals:
+        collect_overtime(portal, today.year, today.month)
+    return portals.count()
+
+
+def report_after_ack(sender, item, **kwargs) -> None:
+    transaction.on_commit(lambda: process_portal_outbox.delay(item.portal_id))

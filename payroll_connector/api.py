@@ -76,6 +76,57 @@ def package_status(request: HttpRequest, package_id: str) -> JsonResponse:
     return JsonResponse(body)
 
 
+def _outbox_json(item) -> dict:
+    from .outbox import document_for
+
+    entity, fields = document_for(item, item.portal.payroll_connection, {})
+    return {"id": item.pk, "kind": item.kind, "marker": item.marker, "created_at": item.created_at.isoformat(),
+            "person_guid": item.person_guid, "employment_guid": item.payload.get("employment_guid"),
+            "organisation_guid": item.payload.get("organisation_guid"),
+            "request": {k: v for k, v in item.payload.items() if k not in ("employment_guid", "organisation_guid",
+                                                                           "document_id", "workflow_id")},
+            "correction_of": item.correction_of_id,
+            # What the app would write by OData: 1C may create exactly this (unposted), or its own equivalent.
+            "document": {"entity": entity, "fields": fields}}
+
+
+@require_GET
+@push_key_required
+def outbox(request: HttpRequest) -> JsonResponse:
+    """Mode B: what 1C should create now. Items stay here until confirmed, so nothing is lost."""
+    from .outbox import collectable
+
+    items = [_outbox_json(item) for item in collectable(request.payroll_connection).select_related("portal")[:500]]
+    return JsonResponse({"items": items}, json_dumps_params={"ensure_ascii": False})
+
+
+@require_POST
+@push_key_required
+def outbox_ack(request: HttpRequest, item_id: int) -> JsonResponse:
+    """Mode B: 1C confirms an item with its document, or refuses it with its reason (in Russian)."""
+    import json
+
+    from .models import OutboxItem
+    from .outbox import acknowledge
+
+    item = OutboxItem.objects.filter(pk=item_id, portal_id=request.payroll_connection.portal_id).first()
+    if item is None:
+        return JsonResponse({"error": "not_found"}, status=404)
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or not (body.get("document_number") or body.get("refused")):
+        return JsonResponse({"error": "invalid", "problems": [{"record": f"outbox/{item_id}", "field": "document_number",
+                             "problem": "send document_number (and document_ref), or refused with the reason"}]}, status=400)
+    item = acknowledge(item, document_number=str(body.get("document_number") or "")[:50],
+                       document_ref=str(body.get("document_ref") or "")[:64], refusal=str(body.get("refused") or ""))
+    from .signals import outbox_acknowledged
+
+    outbox_acknowledged.send(sender=OutboxItem, item=item)  # the workflow is told at once
+    return JsonResponse({"id": item.pk, "status": item.status, "document_number": item.document_number})
+
+
 @require_GET
 def openapi(request: HttpRequest) -> JsonResponse:
     return JsonResponse(openapi_document(settings.APP_BASE_URL), json_dumps_params={"ensure_ascii": False})

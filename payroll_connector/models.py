@@ -73,3 +73,51 @@ class PayrollPackage(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["connection", "package_id"], name="one_package_per_id")]
         indexes = [models.Index(fields=["connection", "snapshot_id"])]
+
+
+class OutboxKind(models.TextChoices):
+    VACATION = "vacation", _("Vacation request")
+    OVERTIME = "overtime", _("Overtime")
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for 1C:ZUP")
+    DELIVERED = "delivered", _("Taken by 1C:ZUP")
+    REFUSED = "refused", _("Refused by 1C:ZUP")
+    REJECTED = "rejected", _("Rejected before sending")
+    REPLACED = "replaced", _("Replaced by a correction")
+
+
+class OutboxItem(models.Model):
+    """Something for 1C:ZUP from Bitrix24 (a vacation request, a day of overtime), kept until confirmed."""
+
+    portal = models.ForeignKey("bitrix_app.Portal", on_delete=models.CASCADE, related_name="outbox")
+    kind = models.CharField(max_length=10, choices=OutboxKind.choices)
+    key = models.CharField(max_length=200, help_text="one item per key: the workflow's event_token, or overtime:<person>:<day>")
+    status = models.CharField(max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING)
+    payload = models.JSONField(default=dict)
+    event_token = models.CharField(max_length=200, blank=True)
+    bitrix_user_id = models.PositiveIntegerField(null=True, blank=True)
+    person_guid = models.CharField(max_length=64, blank=True)
+    correction_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="corrections")
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    document_entity = models.CharField(max_length=100, blank=True)
+    document_ref = models.CharField(max_length=64, blank=True)
+    document_number = models.CharField(max_length=50, blank=True)
+    message = models.TextField(blank=True, help_text="ZUP's refusal, or why the request was rejected")
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    reported_at = models.DateTimeField(null=True, blank=True, help_text="the workflow was told the outcome")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [models.UniqueConstraint(fields=["portal", "key"], condition=~models.Q(status="replaced"),
+                                               name="one_live_item_per_key")]
+
+    @property
+    def marker(self) -> str:
+        """Written into the ZUP document's comment: how a retried delivery finds the document it made."""
+        return f"Битрикс24 hrsync #{self.pk}"

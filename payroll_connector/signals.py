@@ -3,3 +3,6 @@ from django.dispatch import Signal
 
 # Sent after a pushed package changed a portal's source state: args `connection`, `package`.
 package_processed = Signal()
+
+# Sent after 1C confirmed or refused an outbox item (mode B): arg `item`.
+outbox_acknowledged = Signal()

@@ -255,6 +255,40 @@ def create_portal_app(state: PortalState) -> Flask:
                 })
         return jsonify(users=len(state.users), departments=len(state.departments))
 
+    @app.post("/_sandbox/bizproc/run")
+    def control_bizproc_run():
+        """A workflow reaches the app's action: the portal posts the call to its handler (reference §7)."""
+        data = request.get_json(silent=True) or {}
+        code = data.get("code", "hrsync_vacation_to_zup")
+        with state.lock:
+            action = state.robots.get(code) or state.activities.get(code)
+            if action is None:
+                return jsonify(error="no such action installed"), 404
+            event_token = data.get("event_token") or f"{secrets.token_hex(8)}|{code}|{secrets.token_hex(8)}"
+            state.pending_event_tokens.add(event_token)
+            tokens = state.issue_tokens(int(action.get("AUTH_USER_ID") or 1))
+            auth = {"access_token": tokens["access_token"], "expires_in": tokens["expires_in"], "scope": tokens["scope"],
+                    "domain": state.domain, "server_endpoint": state.server_endpoint,
+                    "client_endpoint": state.client_endpoint, "member_id": state.member_id,
+                    "user_id": int(action.get("AUTH_USER_ID") or 1), "status": "L",
+                    "application_token": data.get("application_token", state.application_token)}
+            document_id = data.get("document_id", ["lists", "BizprocDocument", "777"])
+        body = flatten({"workflow_id": data.get("workflow_id", secrets.token_hex(8)), "code": code,
+                        "document_id": document_id, "document_type": ["lists", "BizprocDocument", "iblock_30"],
+                        "event_token": event_token, "properties": data.get("properties", {}),
+                        "use_subscription": "Y", "timeout_duration": "0", "ts": str(int(time.time())), "auth": auth})
+        response = requests.post(action["HANDLER"], data=body, timeout=30)
+        return jsonify(status=response.status_code, body=response.text[:2000], event_token=event_token)
+
+    @app.post("/_sandbox/timeman")
+    def control_timeman():
+        """Time-tracking reports of users (what timeman.timecontrol.reports.get will answer)."""
+        data = request.get_json(silent=True) or {}
+        with state.lock:
+            for report in data.get("reports", []):
+                state.timeman_reports[(int(report["user_id"]), int(report["year"]), int(report["month"]))] = report["days"]
+        return jsonify(ok=True)
+
     @app.get("/_sandbox/state")
     def control_state():
         with state.lock:
@@ -263,6 +297,7 @@ def create_portal_app(state: PortalState) -> Flask:
                 app_present=state.app_present, users=len(state.users), departments=len(state.departments),
                 events=len(state.events), event_bindings=state.event_bindings, notifications=state.notifications,
                 robots=list(state.robots), activities=list(state.activities),
+                bizproc_events_sent=state.bizproc_events_sent,
                 live_refresh_tokens=len(state.refresh_tokens), stats=state.stats,
                 bucket={"rate": state.bucket.rate, "burst": state.bucket.burst, "enabled": state.bucket.enabled},
             )

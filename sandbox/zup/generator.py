@@ -130,6 +130,15 @@ class _Generator:
         self.base.entities["Catalog_ПодразделенияОрганизаций"] = rows
         return {org: [r for r in deps if not r["Расформировано"] and not r["DeletionMark"]] for org, deps in by_org.items()}
 
+    def vacation_kinds(self) -> None:
+        self.base.entities["Catalog_ВидыОтпусков"] = [
+            {"Ref_Key": self.guid(), "Description": "Основной", "ОсновнойОтпуск": True, "ОтпускБезОплаты": False, "DeletionMark": False},
+            {"Ref_Key": self.guid(), "Description": "Дополнительный отпуск за ненормированный рабочий день",
+             "ОсновнойОтпуск": False, "ОтпускБезОплаты": False, "DeletionMark": False},
+            {"Ref_Key": self.guid(), "Description": "Отпуск без оплаты", "ОсновнойОтпуск": False, "ОтпускБезОплаты": True,
+             "DeletionMark": False},
+        ]
+
     def positions(self) -> list[dict]:
         rows = [{"Ref_Key": self.guid(), "Description": name, "DeletionMark": False} for name in names.POSITIONS]
         self.base.entities["Catalog_Должности"] = rows
@@ -200,6 +209,7 @@ class _Generator:
         orgs = self.organisations()
         departments = self.departments(orgs)
         positions = self.positions()
+        self.vacation_kinds()
         main_org, second_org = orgs[0]["Ref_Key"], orgs[1]["Ref_Key"]
         self.base.rows("Catalog_ФизическиеЛица").append({
             "Ref_Key": self.guid(), "Parent_Key": NULL_GUID, "IsFolder": True, "DeletionMark": False,

@@ -1,0 +1,254 @@
+"""Bitrix24 -> ZUP: vacation requests from workflows and overtime from time tracking, via the outbox.
+
+The workflow action posts to /bitrix/bizproc/; the request is checked and stored at once, delivered to
+ZUP by a task (payroll_connector.outbox), and the workflow is told the outcome once with
+`bizproc.event.send`.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from datetime import date, datetime
+from typing import Any, Mapping
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from bitrix_app.client import BitrixClient, BitrixError, Command
+from bitrix_app.client.errors import BitrixAccessDenied, BitrixMethodError
+from bitrix_app.models import Portal
+from hrsync.crypto import secret_matches
+from payroll_connector.models import ConnectionMode, OutboxItem, OutboxKind, OutboxStatus, PayrollConnection
+from payroll_connector.outbox import VACATION_KINDS, deliver
+from payroll_connector.services import odata_client
+
+from .models import PersonMapping
+
+log = logging.getLogger(__name__)
+
+ACTION_CODE = "hrsync_vacation_to_zup"
+ACTION_NAME = {"ru": "Передать отпуск в 1С:ЗУП", "en": "Send vacation to 1C:ZUP"}
+
+
+class RobotCallRefused(Exception):
+    """Not from a known portal (-> 401, nothing stored)."""
+
+
+def action_definition(portal: Portal) -> dict:
+    return {
+        "CODE": ACTION_CODE, "HANDLER": f"{settings.APP_BASE_URL}/bitrix/bizproc/",
+        "AUTH_USER_ID": int(portal.token_user_id or 1), "USE_SUBSCRIPTION": "Y", "NAME": ACTION_NAME,
+        "DESCRIPTION": {"ru": "Создаёт в 1С:ЗУП черновик документа «Отпуск» по согласованной заявке",
+                        "en": "Creates a draft vacation document in 1C:ZUP from an approved request"},
+        "PROPERTIES": {
+            "employee": {"Name": {"ru": "Сотрудник", "en": "Employee"}, "Type": "user", "Required": "Y"},
+            "kind": {"Name": {"ru": "Вид отпуска", "en": "Vacation kind"}, "Type": "select", "Required": "Y",
+                     "Options": VACATION_KINDS, "Default": "ОтпускОсновной"},
+            "first_day": {"Name": {"ru": "Первый день", "en": "First day"}, "Type": "date", "Required": "Y"},
+            "last_day": {"Name": {"ru": "Последний день", "en": "Last day"}, "Type": "date", "Required": "Y"},
+            "comment": {"Name": {"ru": "Комментарий", "en": "Comment"}, "Type": "text", "Required": "N"},
+        },
+        "RETURN_PROPERTIES": {
+            "status": {"Name": {"ru": "Статус", "en": "Status"}, "Type": "string"},
+            "document_number": {"Name": {"ru": "Номер документа в ЗУП", "en": "ZUP document number"}, "Type": "string"},
+            "message": {"Name": {"ru": "Сообщение", "en": "Message"}, "Type": "string"},
+        },
+    }
+
+
+def register_workflow_action(portal: Portal) -> dict[str, str]:
+    """The same action as an automation robot and as a designer activity; registering twice is fine."""
+    definition = action_definition(portal)
+    outcomes = BitrixClient.for_portal(portal).batch({
+        "robot": Command("bizproc.robot.add", definition), "activity": Command("bizproc.activity.add", definition)})
+    result = {}
+    for key, outcome in outcomes.items():
+        if outcome.ok or outcome.error.code == "ERROR_ACTIVITY_ALREADY_INSTALLED":
+            result[key] = "registered"
+        else:
+            result[key] = outcome.error.message
+    return result
+
+
+# -- the workflow's call ------------------------------------------------------------------------------------
+_USER = re.compile(r"^(?:user_)?(\d+)$")
+
+
+def parse_user(value: Any) -> int | None:
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    if isinstance(value, dict):
+        value = next(iter(value.values()), "")
+    match = _USER.match(str(value or "").strip())
+    return int(match.group(1)) if match else None
+
+
+def parse_day(value: Any) -> date | None:
+    """A date as the portal formats it: its site format (DD.MM.YYYY, MM/DD/YYYY) or ISO, with or without time."""
+    text = str(value or "").strip()
+    for fmt in ("%d.%m.%Y", "%Y-%m-%d", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%m/%d/%Y", "%m/%d/%Y %I:%M:%S %p"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    try:
+        return datetime.fromisoformat(text).date()
+    except ValueError:
+        return None
+
+
+def portal_for_robot(auth: Mapping[str, Any]) -> Portal:
+    portal = Portal.objects.filter(member_id=str(auth.get("member_id", ""))).first()
+    if portal is None or not secret_matches(str(auth.get("application_token", "")), portal.application_token_hash):
+        raise RobotCallRefused("unknown portal or wrong application_token")
+    return portal
+
+
+def receive_vacation_request(portal: Portal, call: Mapping[str, Any]) -> OutboxItem:
+    """Check a workflow's call and store it; the same event_token twice gives the one item."""
+    event_token = str(call.get("event_token") or "")
+    properties = call.get("properties") if isinstance(call.get("properties"), dict) else {}
+    existing = OutboxItem.objects.filter(portal=portal, key=f"bp:{event_token}").first() if event_token else None
+    if existing:
+        return existing
+    user_id = parse_user(properties.get("employee"))
+    start, end = parse_day(properties.get("first_day")), parse_day(properties.get("last_day"))
+    kind = str(properties.get("kind") or "")
+    problems = []
+    if user_id is None:
+        problems.append("Не указан сотрудник.")
+    if start is None or end is None:
+        problems.append("Даты отпуска не распознаны: укажите первый и последний день.")
+    elif end < start:
+        problems.append("Первый день отпуска позже последнего: поменяйте даты местами.")
+    if kind not in VACATION_KINDS:
+        problems.append(f"Вид отпуска «{kind}» не поддерживается: выберите один из: {', '.join(VACATION_KINDS.values())}.")
+    mapping = PersonMapping.objects.filter(portal=portal, user_id=user_id).first() if user_id else None
+    if user_id and mapping is None:
+        problems.append("Сотрудник не связан с 1С:ЗУП (его нет среди синхронизированных): проверьте, что он есть в ЗУП "
+                        "и синхронизация прошла.")
+    if not event_token:
+        problems.append("Нет event_token: действие должно ждать ответа (USE_SUBSCRIPTION).")
+    item = OutboxItem(
+        portal=portal, kind=OutboxKind.VACATION, key=f"bp:{event_token}" if event_token else f"bp-none:{timezone.now().timestamp()}",
+        event_token=event_token, bitrix_user_id=user_id, person_guid=mapping.payroll_id if mapping else "",
+        payload={"kind": kind, "start": start.isoformat() if start else None, "end": end.isoformat() if end else None,
+                 "comment": str(properties.get("comment") or "")[:500], "workflow_id": str(call.get("workflow_id") or ""),
+                 "document_id": call.get("document_id")},
+    )
+    if problems:
+        item.status, item.message = OutboxStatus.REJECTED, " ".join(problems)
+    try:
+        with transaction.atomic():
+            item.save()
+    except IntegrityError:  # the same event_token arrived twice at once
+        return OutboxItem.objects.get(portal=portal, key=item.key)
+    return item
+
+
+# -- delivery and the answer to the workflow -------------------------------------------------------------------
+def process_outbox(portal: Portal) -> dict[str, int]:
+    """Deliver what is due (mode A) or prepare it for 1C to collect (mode B); tell workflows the outcome."""
+    connection = PayrollConnection.objects.filter(portal=portal).first()
+    counts = {"delivered": 0, "refused": 0, "rejected": 0, "waiting": 0, "reported": 0}
+    if connection is None:
+        return counts
+    client = odata_client(connection) if connection.mode == ConnectionMode.ODATA else None
+    now = timezone.now()
+    for item in OutboxItem.objects.filter(portal=portal, status=OutboxStatus.PENDING).order_by("created_at"):
+        if item.next_attempt_at and item.next_attempt_at > now:
+            counts["waiting"] += 1
+            continue
+        if client is None and "employment_guid" in item.payload:
+            counts["waiting"] += 1  # prepared; 1C has not confirmed it yet
+            continue
+        deliver(item, connection, client)
+        counts[{OutboxStatus.DELIVERED: "delivered", OutboxStatus.REFUSED: "refused",
+                OutboxStatus.REJECTED: "rejected"}.get(item.status, "waiting")] += 1
+    counts["reported"] = report_outcomes(portal)
+    return counts
+
+
+def report_outcomes(portal: Portal) -> int:
+    """bizproc.event.send once per finished vacation request (a used event token answers ACCESS_DENIED)."""
+    items = list(OutboxItem.objects.filter(portal=portal, kind=OutboxKind.VACATION, reported_at__isnull=True)
+                 .exclude(status=OutboxStatus.PENDING).exclude(event_token=""))
+    if not items:
+        return 0
+    client = BitrixClient.for_portal(portal)
+    reported = 0
+    for item in items:
+        status = {OutboxStatus.DELIVERED: "accepted", OutboxStatus.REFUSED: "refused"}.get(item.status, "rejected")
+        message = (f"Черновик документа {item.document_number} создан в 1С:ЗУП" if status == "accepted"
+                   else item.message)
+        try:
+            client.call("bizproc.event.send", {"EVENT_TOKEN": item.event_token, "RETURN_VALUES": {
+                "status": status, "document_number": item.document_number, "message": message},
+                "LOG_MESSAGE": f"hrsync: {message}"})
+        except (BitrixAccessDenied, BitrixMethodError) as exc:
+            # The workflow is gone or was already told (a retry after a crash): nothing more to say.
+            log.info("Workflow of item %s not told: %s", item.pk, exc.message)
+        except BitrixError as exc:
+            log.warning("Could not report item %s: %s", item.pk, exc.message)
+            continue
+        OutboxItem.objects.filter(pk=item.pk).update(reported_at=timezone.now())
+        reported += 1
+    return reported
+
+
+# -- overtime from time tracking ---------------------------------------------------------------------------
+def collect_overtime(portal: Portal, year: int, month: int) -> dict[str, Any]:
+    """Days over the norm in Bitrix24 time tracking -> overtime items, once per person and day.
+
+    A day counts when it is complete and its final duration exceeds the configured one. A later
+    correction replaces an undelivered item, or becomes a correcting item when the first was delivered.
+    """
+    mappings = list(PersonMapping.objects.filter(portal=portal))
+    client = BitrixClient.for_portal(portal)
+    outcomes = client.batch({f"u{m.user_id}": Command("timeman.timecontrol.reports.get",
+                                                      {"USER_ID": m.user_id, "MONTH": month, "YEAR": year})
+                             for m in mappings})
+    person_of = {m.user_id: m.payroll_id for m in mappings}
+    counts = {"users": len(mappings), "with_time_tracking": 0, "created": 0, "updated": 0, "corrections": 0,
+              "unchanged": 0}
+    for key, outcome in outcomes.items():
+        if not outcome.ok:
+            continue
+        days = ((outcome.result or {}).get("report") or {}).get("days") or []
+        if days:
+            counts["with_time_tracking"] += 1
+        user_id = int(key[1:])
+        for day in days:
+            final, norm = int(day.get("workday_duration_final") or 0), int(day.get("workday_duration_config") or 0)
+            if not day.get("workday_complete") or final <= norm:
+                continue
+            index = str(day.get("index") or "")
+            when = date(int(index[:4]), int(index[4:6]), int(index[6:8]))
+            hours = round((final - norm) / 3600, 2)
+            counts[_record_overtime(portal, person_of[user_id], user_id, when, hours)] += 1
+    counts["time_tracking_off"] = counts["with_time_tracking"] == 0
+    return counts
+
+
+def _record_overtime(portal: Portal, person: str, user_id: int, day: date, hours: float) -> str:
+    key = f"overtime:{person}:{day.isoformat()}"
+    with transaction.atomic():
+        live = (OutboxItem.objects.select_for_update().filter(portal=portal, key__startswith=key)
+                .exclude(status=OutboxStatus.REPLACED).order_by("-created_at").first())
+        payload = {"date": day.isoformat(), "hours": hours}
+        if live is None:
+            OutboxItem.objects.create(portal=portal, kind=OutboxKind.OVERTIME, key=key, person_guid=person,
+                                      bitrix_user_id=user_id, payload=payload)
+            return "created"
+        if live.payload.get("hours") == hours:
+            return "unchanged"
+        if live.status == OutboxStatus.PENDING:  # not in ZUP yet: the new figure replaces the old
+            live.payload = {**live.payload, "hours": hours}
+            live.save(update_fields=["payload", "updated_at"])
+            return "updated"
+        version = OutboxItem.objects.filter(portal=portal, key__startswith=key).count() + 1
+        OutboxItem.objects.create(portal=portal, kind=OutboxKind.OVERTIME, key=f"{key}:v{version}", person_guid=person,
+                                  bitrix_user_id=user_id, correction_of=live,
+                                  payload={**payload, "comment": f"Исправление: было {live.payload.get('hours')} ч"})
+        return "corrections"
