@@ -9,5 +9,6 @@ urlpatterns = [
     path("events/", views.events, name="events"),
     path("app/", views.app_entry, name="app"),
     path("bizproc/", views.bizproc, name="bizproc"),
+    path("webhook/<str:key>/", views.webhook, name="webhook"),
     path("app/home/", views.home, name="home"),
 ]

@@ -69,6 +69,28 @@ def bizproc(request: HttpRequest) -> HttpResponse:
 
 @frame_view
 @require_POST
+def webhook(request: HttpRequest, key: str) -> HttpResponse:
+    """The built-in Webhook action: only document_id arrives; the secret URL says which portal."""
+    from hrsync.requests import RobotCallRefused, receive_webhook_request, webhook_for_key
+    from hrsync.tasks import process_portal_outbox
+
+    payload = nested(request.POST)
+    document_id = payload.get("document_id")
+    document_id = [document_id[k] for k in sorted(document_id, key=int)] if isinstance(document_id, dict) else []
+    try:
+        hook = webhook_for_key(key)
+        item = receive_webhook_request(hook, document_id)
+    except RobotCallRefused as exc:
+        log.warning("Webhook call refused: %s", exc)
+        return JsonResponse({"error": "unauthorized"}, status=401)
+    except BitrixError as exc:
+        return JsonResponse({"error": "document_unreadable", "message": exc.message}, status=502)
+    process_portal_outbox.delay(hook.portal_id)
+    return JsonResponse({"result": "accepted", "request": item.pk, "status": item.status})
+
+
+@frame_view
+@require_POST
 def app_entry(request: HttpRequest) -> HttpResponse:
     """The app's main page (placement DEFAULT): verify the portal's POST, open a frame session."""
     language = ui_language(request.GET.get("LANG"))

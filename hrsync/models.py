@@ -149,3 +149,19 @@ class SyncOperation(models.Model):
         ordering = ["run", "seq"]
         constraints = [models.UniqueConstraint(fields=["run", "seq"], name="one_operation_per_seq")]
         indexes = [models.Index(fields=["status"]), models.Index(fields=["payroll_id"])]
+
+
+class WorkflowWebhook(models.Model):
+    """The plain built-in "Webhook" workflow action: a secret URL per portal, and where the request's
+    fields are in the workflow's document (a list of the "Processes" type: lists.element.get)."""
+
+    portal = models.OneToOneField("bitrix_app.Portal", on_delete=models.CASCADE, related_name="workflow_webhook")
+    key_id = models.CharField(max_length=24, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    iblock_type = models.CharField(max_length=50, default="bitrix_processes")
+    iblock_id = models.PositiveIntegerField()
+    employee_field = models.CharField(max_length=50, default="CREATED_BY")
+    kind_field = models.CharField(max_length=50, blank=True, help_text="empty: always ОтпускОсновной")
+    first_day_field = models.CharField(max_length=50)
+    last_day_field = models.CharField(max_length=50)
+    comment_field = models.CharField(max_length=50, blank=True)

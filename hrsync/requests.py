@@ -105,11 +105,13 @@ def portal_for_robot(auth: Mapping[str, Any]) -> Portal:
     return portal
 
 
-def receive_vacation_request(portal: Portal, call: Mapping[str, Any]) -> OutboxItem:
+def receive_vacation_request(portal: Portal, call: Mapping[str, Any], *, key: str = "",
+                             requires_event_token: bool = True) -> OutboxItem:
     """Check a workflow's call and store it; the same event_token twice gives the one item."""
     event_token = str(call.get("event_token") or "")
     properties = call.get("properties") if isinstance(call.get("properties"), dict) else {}
-    existing = OutboxItem.objects.filter(portal=portal, key=f"bp:{event_token}").first() if event_token else None
+    key = key or (f"bp:{event_token}" if event_token else "")
+    existing = OutboxItem.objects.filter(portal=portal, key=key).first() if key else None
     if existing:
         return existing
     user_id = parse_user(properties.get("employee"))
@@ -128,10 +130,10 @@ def receive_vacation_request(portal: Portal, call: Mapping[str, Any]) -> OutboxI
     if user_id and mapping is None:
         problems.append("Сотрудник не связан с 1С:ЗУП (его нет среди синхронизированных): проверьте, что он есть в ЗУП "
                         "и синхронизация прошла.")
-    if not event_token:
+    if requires_event_token and not event_token:
         problems.append("Нет event_token: действие должно ждать ответа (USE_SUBSCRIPTION).")
     item = OutboxItem(
-        portal=portal, kind=OutboxKind.VACATION, key=f"bp:{event_token}" if event_token else f"bp-none:{timezone.now().timestamp()}",
+        portal=portal, kind=OutboxKind.VACATION, key=key or f"bp-none:{timezone.now().timestamp()}",
         event_token=event_token, bitrix_user_id=user_id, person_guid=mapping.payroll_id if mapping else "",
         payload={"kind": kind, "start": start.isoformat() if start else None, "end": end.isoformat() if end else None,
                  "comment": str(properties.get("comment") or "")[:500], "workflow_id": str(call.get("workflow_id") or ""),
@@ -171,9 +173,13 @@ def process_outbox(portal: Portal) -> dict[str, int]:
 
 
 def report_outcomes(portal: Portal) -> int:
-    """bizproc.event.send once per finished vacation request (a used event token answers ACCESS_DENIED)."""
+    """bizproc.event.send once per finished vacation request (a used event token answers ACCESS_DENIED).
+
+    Requests from the plain Webhook action have no event token (that action waits for nothing): the
+    employee gets a Bitrix24 notification instead.
+    """
     items = list(OutboxItem.objects.filter(portal=portal, kind=OutboxKind.VACATION, reported_at__isnull=True)
-                 .exclude(status=OutboxStatus.PENDING).exclude(event_token=""))
+                 .exclude(status=OutboxStatus.PENDING))
     if not items:
         return 0
     client = BitrixClient.for_portal(portal)
@@ -183,9 +189,13 @@ def report_outcomes(portal: Portal) -> int:
         message = (f"Черновик документа {item.document_number} создан в 1С:ЗУП" if status == "accepted"
                    else item.message)
         try:
-            client.call("bizproc.event.send", {"EVENT_TOKEN": item.event_token, "RETURN_VALUES": {
-                "status": status, "document_number": item.document_number, "message": message},
-                "LOG_MESSAGE": f"hrsync: {message}"})
+            if item.event_token:
+                client.call("bizproc.event.send", {"EVENT_TOKEN": item.event_token, "RETURN_VALUES": {
+                    "status": status, "document_number": item.document_number, "message": message},
+                    "LOG_MESSAGE": f"hrsync: {message}"})
+            elif item.bitrix_user_id:
+                client.call("im.notify.system.add", {"USER_ID": item.bitrix_user_id, "TAG": f"hrsync-request-{item.pk}",
+                                                     "MESSAGE": f"Заявка на отпуск: {message}"})
         except (BitrixAccessDenied, BitrixMethodError) as exc:
             # The workflow is gone or was already told (a retry after a crash): nothing more to say.
             log.info("Workflow of item %s not told: %s", item.pk, exc.message)
@@ -252,3 +262,62 @@ def _record_overtime(portal: Portal, person: str, user_id: int, day: date, hours
                                   bitrix_user_id=user_id, correction_of=live,
                                   payload={**payload, "comment": f"Исправление: было {live.payload.get('hours')} ч"})
         return "corrections"
+
+
+# -- the plain "Webhook" action ----------------------------------------------------------------------------
+def create_webhook(portal: Portal, *, iblock_id: int, first_day_field: str, last_day_field: str,
+                   employee_field: str = "CREATED_BY", kind_field: str = "", comment_field: str = "",
+                   iblock_type: str = "bitrix_processes") -> str:
+    """A new secret URL for the portal's Webhook action (shown once; only its hash is kept)."""
+    import secrets
+
+    from hrsync.crypto import hash_secret
+
+    from .models import WorkflowWebhook
+
+    key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(24)
+    WorkflowWebhook.objects.update_or_create(portal=portal, defaults={
+        "key_id": key_id, "secret_hash": hash_secret(f"{key_id}.{secret}"), "iblock_type": iblock_type,
+        "iblock_id": iblock_id, "employee_field": employee_field, "kind_field": kind_field,
+        "first_day_field": first_day_field, "last_day_field": last_day_field, "comment_field": comment_field})
+    return f"{settings.APP_BASE_URL}/bitrix/webhook/{key_id}.{secret}/"
+
+
+def webhook_for_key(key: str):
+    from .models import WorkflowWebhook
+
+    key_id = key.split(".", 1)[0]
+    hook = WorkflowWebhook.objects.filter(key_id=key_id).select_related("portal").first()
+    if hook is None or not secret_matches(key, hook.secret_hash) or not hook.portal.is_operational:
+        raise RobotCallRefused("unknown webhook")
+    return hook
+
+
+def _field_value(element: dict, code: str) -> Any:
+    value = element.get(code)
+    if isinstance(value, dict):  # list properties arrive as {value id: value}
+        value = next(iter(value.values()), "")
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    return value
+
+
+def receive_webhook_request(hook, document_id: list) -> OutboxItem:
+    """The Webhook action sends only document_id: the request's fields are read back from the document."""
+    element_id = str(document_id[-1] if document_id else "")
+    key = f"wh:{hook.iblock_id}:{element_id}"
+    existing = OutboxItem.objects.filter(portal=hook.portal, key=key).first()
+    if existing:
+        return existing
+    elements = BitrixClient.for_portal(hook.portal).call("lists.element.get", {
+        "IBLOCK_TYPE_ID": hook.iblock_type, "IBLOCK_ID": hook.iblock_id, "ELEMENT_ID": element_id})
+    if not elements:
+        raise RobotCallRefused(f"no element {element_id} in list {hook.iblock_id}")
+    element = elements[0]
+    call = {"event_token": "", "workflow_id": "", "document_id": document_id, "properties": {
+        "employee": _field_value(element, hook.employee_field),
+        "kind": _field_value(element, hook.kind_field) if hook.kind_field else "ОтпускОсновной",
+        "first_day": _field_value(element, hook.first_day_field), "last_day": _field_value(element, hook.last_day_field),
+        "comment": _field_value(element, hook.comment_field) if hook.comment_field else ""}}
+    item = receive_vacation_request(hook.portal, call, key=key, requires_event_token=False)
+    return item

@@ -259,3 +259,23 @@ def test_time_tracking_off_is_said(synced):
     sandbox, portal, zup, person, user_id = synced
     counts = collect_overtime(portal, 2026, 10)
     assert counts["time_tracking_off"] is True and counts["created"] == 0
+
+
+def test_the_plain_webhook_action_reads_the_request_back_from_the_document(synced, live_server):
+    from hrsync.requests import create_webhook
+
+    sandbox, portal, zup, person, user_id = synced
+    url = create_webhook(portal, iblock_id=30, first_day_field="PROPERTY_101", last_day_field="PROPERTY_102",
+                         comment_field="PROPERTY_103")
+    assert url.startswith(f"{live_server.url}/bitrix/webhook/")
+    element = control(sandbox, "lists/element", {"iblock_id": 30, "fields": {
+        "NAME": "Заявка на отпуск", "CREATED_BY": str(user_id), "PROPERTY_101": {"901": "02.11.2027"},
+        "PROPERTY_102": {"902": "12.11.2027"}, "PROPERTY_103": {"903": "в горы"}}})["id"]
+    assert control(sandbox, "webhook/run", {"url": url, "element_id": element})["status"] == 200
+    assert control(sandbox, "webhook/run", {"url": url, "element_id": element})["status"] == 200  # twice: one request
+    [document] = _documents(zup)
+    assert document["ДатаНачалаОсновногоОтпуска"] == "2027-11-02T00:00:00" and "в горы" in document["Комментарий"]
+    assert OutboxItem.objects.count() == 1
+    assert any("Черновик документа" in n["MESSAGE"] and n["USER_ID"] == user_id for n in sandbox.state.notifications)
+    wrong = url.replace("/bitrix/webhook/", "/bitrix/webhook/x")
+    assert control(sandbox, "webhook/run", {"url": wrong, "element_id": element})["status"] == 401

@@ -280,6 +280,24 @@ def create_portal_app(state: PortalState) -> Flask:
         response = requests.post(action["HANDLER"], data=body, timeout=30)
         return jsonify(status=response.status_code, body=response.text[:2000], event_token=event_token)
 
+    @app.post("/_sandbox/lists/element")
+    def control_list_element():
+        """An element of a Processes list (e.g. a vacation request HR fills in)."""
+        data = request.get_json(silent=True) or {}
+        with state.lock:
+            elements = state.list_elements.setdefault(int(data["iblock_id"]), {})
+            element_id = max(elements, default=700) + 1
+            elements[element_id] = {"ID": str(element_id), "IBLOCK_ID": str(data["iblock_id"]), **data.get("fields", {})}
+        return jsonify(id=element_id)
+
+    @app.post("/_sandbox/webhook/run")
+    def control_webhook_run():
+        """The built-in Webhook action: a POST with only document_id, no tokens (reference §7)."""
+        data = request.get_json(silent=True) or {}
+        body = flatten({"document_id": ["lists", "BizprocDocument", str(data["element_id"])]})
+        response = requests.post(data["url"], data=body, timeout=30)
+        return jsonify(status=response.status_code, body=response.text[:2000])
+
     @app.post("/_sandbox/timeman")
     def control_timeman():
         """Time-tracking reports of users (what timeman.timecontrol.reports.get will answer)."""

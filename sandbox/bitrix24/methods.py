@@ -553,6 +553,20 @@ def bizproc_event_send(state, caller, params):
     return True
 
 
+# -- lists (the documents of "Processes" workflows) ---------------------------------------------------
+@method("lists.element.get", "lists")
+def lists_element_get(state, caller, params):
+    if params.get("IBLOCK_TYPE_ID") not in ("lists", "bitrix_processes", "lists_socnet"):
+        raise core_error("Access denied", "ACCESS_DENIED", 403)
+    elements = state.list_elements.get(_int(params.get("IBLOCK_ID"), "IBLOCK_ID"))
+    if elements is None:
+        raise core_error("Iblock not found", "ERROR_IBLOCK_NOT_FOUND")
+    if params.get("ELEMENT_ID"):
+        element = elements.get(_int(params["ELEMENT_ID"], "ELEMENT_ID"))
+        return [element] if element else []
+    return list(elements.values())
+
+
 # -- time tracking ----------------------------------------------------------------------------------
 @method("timeman.timecontrol.reports.get", "timeman")
 def timeman_reports_get(state, caller, params):

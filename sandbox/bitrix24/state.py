@@ -30,7 +30,7 @@ class AppRegistration:
     client_secret: str = "sandbox-secret"
     app_url: str = ""  # main page (placement DEFAULT)
     install_url: str = ""  # initial installation path (shown in a frame)
-    scope: tuple[str, ...] = ("user", "department", "calendar", "im", "bizproc", "timeman", "placement")
+    scope: tuple[str, ...] = ("user", "department", "calendar", "im", "bizproc", "timeman", "lists", "placement")
     code: str = "local.hrsync"
     version: int = 1
 
@@ -124,7 +124,8 @@ class PortalState:
         self.activities: dict[str, dict[str, Any]] = {}
         self.robots: dict[str, dict[str, Any]] = {}
         self.bizproc_events_sent: list[dict[str, Any]] = []
-        self.pending_event_tokens: set[str] = set()  # workflows waiting for bizproc.event.send
+        self.pending_event_tokens: set[str] = set()
+        self.list_elements: dict[int, dict[int, dict[str, Any]]] = {}  # iblock id -> element id -> element  # workflows waiting for bizproc.event.send
         self.notifications: list[dict[str, Any]] = []
         self.timeman_reports: dict[tuple[int, int, int], list[dict[str, Any]]] = {}
         self.outgoing_log: list[dict[str, Any]] = []
