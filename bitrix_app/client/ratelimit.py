@@ -31,11 +31,12 @@ class LocalRateLimiter:
     def reserve(self, key: str, rate: float, burst: int) -> float:
         interval = 1.0 / rate
         tolerance = (client_burst(burst) - 1) * interval
+        bucket = f"{key}:{rate:g}:{burst}"
         with self._lock:
             now = time.monotonic()
-            tat = max(self._tat.get(key, now), now)
+            tat = max(self._tat.get(bucket, now), now)
             allowed_at = tat - tolerance
-            self._tat[key] = tat + interval
+            self._tat[bucket] = tat + interval
         return max(0.0, allowed_at - now)
 
     def acquire(self, key: str, rate: float, burst: int) -> float:
@@ -71,7 +72,10 @@ class RedisRateLimiter:
     def reserve(self, key: str, rate: float, burst: int) -> float:
         interval_us = int(1_000_000 / rate)
         tolerance_us = (client_burst(burst) - 1) * interval_us
-        wait_us = int(self._script(keys=[self._prefix + key], args=[interval_us, tolerance_us]))
+        # The bucket's parameters are part of its key: after a change of plan (2/s -> 5/s) the schedule
+        # built at the old pace does not hold the new one back.
+        bucket = f"{self._prefix}{key}:{rate:g}:{burst}"
+        wait_us = int(self._script(keys=[bucket], args=[interval_us, tolerance_us]))
         return wait_us / 1_000_000
 
     def acquire(self, key: str, rate: float, burst: int) -> float:
