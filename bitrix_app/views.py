@@ -111,5 +111,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _home(request: HttpRequest, portal: Portal, session: FrameSession) -> HttpResponse:
-    context = {"portal": portal, "session": session, "s": session.dumps()}
+    from hrsync.selectors import overview
+
+    context = {"portal": portal, "session": session, "s": session.dumps(), "page": "home", **overview(portal)}
     return render_frame(request, "bitrix_app/home.html", context, portal=portal)

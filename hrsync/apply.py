@@ -123,7 +123,7 @@ class Applier:
             return f"$result[{in_chunk[guid]}]"
         if guid in self.departments:
             return self.departments[guid]
-        raise _Skip("its parent department was not created", failed=True)
+        raise _Skip("its parent department was not created")
 
     def command_for(self, op, key: str, in_chunk: dict[str, str], sections_needed: dict[int, str]) -> Command:
         if isinstance(op, p.CreateDepartment):
@@ -142,7 +142,7 @@ class Applier:
         if isinstance(op, (p.CreateUser, p.UpdateUser)):
             departments = [self.departments[g] for g in op.department_payroll_ids if g in self.departments]
             if not departments:
-                raise _Skip("none of the person's departments could be created in Bitrix24", failed=True)
+                raise _Skip("none of the person's departments could be created in Bitrix24")
             if isinstance(op, p.CreateUser):
                 if self.user_limit_reached:
                     raise _Skip("the portal's user limit is reached (user_count_exceeded)")
@@ -159,7 +159,7 @@ class Applier:
             department = op.department_id or self.departments.get(op.department_payroll_id)
             head = self.users.get(op.head_person_id)
             if not department or not head:
-                raise _Skip("the department or its head is not in Bitrix24", failed=True)
+                raise _Skip("the department or its head is not in Bitrix24")
             return Command("department.update", {"ID": department, "UF_HEAD": head})
         if isinstance(op, p.UpdateAbsence):
             return self.absences.update(user_id=op.user_id, entry_id=op.event_id, absence_type=op.absence_type,
@@ -167,7 +167,7 @@ class Applier:
         if isinstance(op, p.AddAbsence):
             user_id = self.users.get(op.person_id)
             if not user_id:
-                raise _Skip("the employee is not in Bitrix24", failed=True)
+                raise _Skip("the employee is not in Bitrix24 (see the operation that created them)")
             section = self.calendars.get(user_id)
             if section is None:
                 skey = sections_needed.setdefault(user_id, f"sec{user_id}")

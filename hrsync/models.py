@@ -115,6 +115,8 @@ class SyncRun(models.Model):
     dismissals = models.PositiveIntegerField(default=0)
     rest_calls = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    # What the run saw in ZUP, for the mapping pages: departments, organisations, absence kinds, people.
+    source_summary = models.JSONField(default=dict)
 
     class Meta:
         ordering = ["-started_at"]

@@ -188,6 +188,13 @@ def run_sync(portal: Portal, *, dry_run: bool = False, trigger: str = "manual", 
                 dismissal_guard_count=config.dismissal_guard_count, confirmed_dismissals=confirmed_dismissals,
                 only_person=only_person)
             plan = p.plan_sync(snapshot, state, load_mappings(portal), settings)
+            run.source_summary = {
+                "organisations": [[o.guid, o.name] for o in snapshot.organisations],
+                "departments": [[d.guid, d.name, d.parent_guid, d.organisation_guid, bool(d.disbanded)]
+                                for d in snapshot.departments],
+                "absence_kinds": sorted({a.kind for a in snapshot.absences}),
+                "persons": len(snapshot.persons), "active_users": sum(1 for u in state.users if u.active),
+                "synced_people": len(load_mappings(portal).persons)}
             journal = _journal(run, plan)
             run.planned = dict(Counter(op.kind for op in plan.operations))
             run.notices = [asdict(n) for n in plan.notices]
@@ -257,3 +264,38 @@ def notify_admins(portal: Portal, run: SyncRun) -> None:
             "USER_ID": int(portal.token_user_id), "MESSAGE": "hrsync: " + "; ".join(parts), "TAG": f"hrsync-run-{run.pk}"})
     except BitrixError as exc:
         log.warning("Could not notify the admins of %s: %s", portal.domain, exc.message)
+
+
+# -- what the in-portal pages change -------------------------------------------------------------------
+def decide_department(portal: Portal, payroll_id: str, decision: str, bitrix_id: int | None = None) -> None:
+    """Accept a proposed match (with its Bitrix24 ID), create a new department, or keep a subtree out."""
+    if decision not in (DepartmentDecision.ACCEPTED, DepartmentDecision.CREATE, DepartmentDecision.EXCLUDED, "reset"):
+        raise ValueError(f"unknown decision {decision!r}")
+    if decision == "reset":
+        DepartmentMapping.objects.filter(portal=portal, payroll_id=payroll_id).exclude(
+            decision=DepartmentDecision.SYNCED).delete()
+        return
+    DepartmentMapping.objects.update_or_create(portal=portal, payroll_id=payroll_id, defaults={
+        "decision": decision, "bitrix_id": bitrix_id if decision == DepartmentDecision.ACCEPTED else None})
+
+
+def accept_all_department_matches(portal: Portal) -> int:
+    run = SyncRun.objects.filter(portal=portal).order_by("-started_at").first()
+    accepted = 0
+    for notice in (run.notices if run else []):
+        if notice["code"] == "department_match_proposed" and notice.get("proposal"):
+            decide_department(portal, notice["payroll_id"], DepartmentDecision.ACCEPTED, notice["proposal"]["department_id"])
+            accepted += 1
+    return accepted
+
+
+def save_absence_types(portal: Portal, chosen: dict[str, str]) -> None:
+    for kind, bitrix_type in chosen.items():
+        if bitrix_type not in p.ABSENCE_TYPES:
+            raise ValueError(f"unknown Bitrix24 absence type {bitrix_type!r}")
+        AbsenceTypeMapping.objects.update_or_create(portal=portal, zup_kind=kind, defaults={"bitrix_type": bitrix_type})
+
+
+def confirm_email_match(portal: Portal, payroll_id: str, user_id: int) -> None:
+    PersonMapping.objects.update_or_create(portal=portal, payroll_id=payroll_id,
+                                           defaults={"user_id": user_id, "confirmed": True})

@@ -98,3 +98,18 @@ def collect_all_overtime() -> int:
 
 def report_after_ack(sender, item, **kwargs) -> None:
     transaction.on_commit(lambda: process_portal_outbox.delay(item.portal_id))
+
+
+@shared_task(acks_late=True)
+def confirm_sync(run_id: int) -> dict:
+    """An admin confirmed a guard stop on the app page."""
+    from .services import confirm_run
+
+    run = SyncRun.objects.filter(pk=run_id).first()
+    if run is None:
+        return {"run": run_id, "skipped": True}
+    try:
+        new = confirm_run(run)
+    except (SyncRefused, SyncBusy) as exc:
+        return {"run": run_id, "skipped": str(exc)}
+    return {"run": new.pk, "status": new.status}

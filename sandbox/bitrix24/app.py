@@ -464,7 +464,7 @@ _BX24_JS = """(function () {
   window.BX24 = {
     init: function (cb) { if (cb) setTimeout(cb, 0); },
     installFinish: function () { send("installFinish"); },
-    fitWindow: function () { send("resizeWindow", {height: document.documentElement.scrollHeight}); },
+    fitWindow: function () { send("resizeWindow", {height: Math.max(400, document.documentElement.offsetHeight + 20)}); },
     resizeWindow: function (w, h) { send("resizeWindow", {width: w, height: h}); },
     getScrollSize: function () { return {scrollWidth: document.documentElement.scrollWidth, scrollHeight: document.documentElement.scrollHeight}; },
     isAdmin: function () { return true; }

@@ -1,0 +1,256 @@
+"""The app's pages inside the portal: thin views over hrsync's services and selectors.
+
+Every page needs the frame session (bitrix_app.frame); every change also needs an administrator
+(checked against Bitrix24 when the app was opened). Secrets are never sent back to the page.
+"""
+from __future__ import annotations
+
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, HttpResponseRedirect, JsonResponse
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from hrsync import selectors
+from hrsync import services as sync_services
+from hrsync.models import RunStatus, SyncConfig, SyncRun
+from hrsync.sync.plan import ABSENCE_TYPES, PHASES
+from payroll_connector import services as payroll
+from payroll_connector.errors import PayrollError
+from payroll_connector.models import ConnectionMode, PayrollConnection
+
+from .frame import frame_headers, frame_session_required, render_frame
+
+
+def _since(request: HttpRequest):
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(request.GET["since"]) if request.GET.get("since") else None
+    except ValueError:
+        return None
+
+
+def _started_url(request: HttpRequest) -> str:
+    """The progress page of the run just asked for (it starts in a worker a moment later)."""
+    from django.utils import timezone
+
+    return _url(request, "progress", since=(timezone.now() - __import__("datetime").timedelta(seconds=1)).isoformat())
+
+
+def _url(request: HttpRequest, name: str, **params) -> str:
+    return reverse(f"bitrix_app:{name}") + "?" + urlencode({"s": request.frame_session.dumps(), **params})
+
+
+def _render(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
+    session = request.frame_session
+    context = {"portal": request.portal, "session": session, "s": session.dumps(), "page": template.split("/")[-1][:-5],
+               **context}
+    return render_frame(request, template, context, portal=request.portal, status=status)
+
+
+def admin_required(view):
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if request.method == "POST" and not request.frame_session.is_admin:
+            return frame_headers(HttpResponseForbidden(_("Only the portal's administrators can change hrsync's settings.")),
+                                 request.portal)
+        return view(request, *args, **kwargs)
+    return wrapper
+
+
+def page(view):
+    return frame_session_required(admin_required(view))
+
+
+@page
+def connect(request: HttpRequest) -> HttpResponse:
+    portal = request.portal
+    connection = PayrollConnection.objects.filter(portal=portal).first()
+    config = sync_services.sync_config(portal)
+    context: dict = {"connection": connection, "config": config, "new_key": None, "check": None, "error": ""}
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "odata":
+                password = request.POST.get("password") or (connection.odata_password if connection else "")
+                connection = payroll.connect_odata(portal, url=request.POST.get("odata_url", "").strip(),
+                                                   username=request.POST.get("username", "").strip(), password=password,
+                                                   organisation_filter=_lines(request.POST.get("organisations")))
+                context["check"] = payroll.check_odata(connection)
+            elif action == "check" and connection:
+                context["check"] = payroll.check_odata(connection)
+            elif action in ("push", "rotate"):
+                if action == "push" or connection is None:
+                    connection, key = payroll.connect_push(portal, organisation_filter=_lines(request.POST.get("organisations")))
+                else:
+                    key = payroll.rotate_push_key(connection)
+                context["new_key"] = key
+            elif action == "settings":
+                if connection:
+                    connection.schedule_minutes = max(5, int(request.POST.get("schedule_minutes") or 30))
+                    connection.corp_edition = request.POST.get("corp_edition") == "on"
+                    connection.organisation_filter = _lines(request.POST.get("organisations"))
+                    connection.save()
+                config.dismissal_guard_percent = float(request.POST.get("guard_percent") or 10)
+                config.dismissal_guard_count = int(request.POST.get("guard_count") or 20)
+                config.future_hire_lead_days = int(request.POST.get("lead_days") or 0)
+                config.organisations_as_departments = request.POST.get("organisations_as_departments") == "on"
+                config.save()
+        except (ValueError, PayrollError) as exc:
+            context["error"] = str(exc)
+        context["connection"] = connection
+    context["push_urls"] = {name: request.build_absolute_uri(f"/payroll/api/v1/{name}")
+                            for name in ("packages", "outbox", "openapi.json")}
+    return _render(request, "bitrix_app/connect.html", context)
+
+
+def _lines(text: str | None) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+@page
+def departments(request: HttpRequest) -> HttpResponse:
+    portal = request.portal
+    if request.method == "POST":
+        if request.POST.get("action") == "accept_all":
+            sync_services.accept_all_department_matches(portal)
+        else:
+            bitrix_id = request.POST.get("bitrix_id")
+            sync_services.decide_department(portal, request.POST["payroll_id"], request.POST["decision"],
+                                            int(bitrix_id) if bitrix_id else None)
+        return HttpResponseRedirect(_url(request, "departments"))
+    from hrsync.models import DepartmentMapping
+
+    source = selectors.latest_source(portal)
+    mappings = {m.payroll_id: m for m in DepartmentMapping.objects.filter(portal=portal)}
+    proposals = {n["payroll_id"]: n for n in selectors.latest_notices(portal) if n["code"] == "department_match_proposed"}
+    rows = _tree_rows(source, mappings, proposals)
+    return _render(request, "bitrix_app/departments.html", {"rows": rows, "has_source": bool(source),
+                                                             "proposals": len(proposals)})
+
+
+def _tree_rows(source: dict, mappings: dict, proposals: dict) -> list[dict]:
+    organisations = [{"guid": g, "name": n, "parent": None, "org": g} for g, n in source.get("organisations", [])]
+    departments = [{"guid": g, "name": n, "parent": parent or org, "org": org, "disbanded": disbanded}
+                   for g, n, parent, org, disbanded in source.get("departments", [])]
+    children: dict = {}
+    for node in organisations + departments:
+        children.setdefault(node["parent"], []).append(node)
+    rows: list[dict] = []
+
+    def walk(parent, depth):
+        for node in sorted(children.get(parent, []), key=lambda n: n["name"]):
+            mapping = mappings.get(node["guid"])
+            rows.append({**node, "depth": depth, "indent": depth * 20, "mapping": mapping, "proposal": proposals.get(node["guid"])})
+            walk(node["guid"], depth + 1)
+    walk(None, 0)
+    return rows
+
+
+@page
+def absence_types(request: HttpRequest) -> HttpResponse:
+    portal = request.portal
+    if request.method == "POST":
+        chosen = {key[5:]: value for key, value in request.POST.items() if key.startswith("kind:")}
+        sync_services.save_absence_types(portal, chosen)
+        return HttpResponseRedirect(_url(request, "absence_types", saved=1))
+    return _render(request, "bitrix_app/absence_types.html", {"kinds": selectors.absence_kinds(portal),
+                                                               "types": ABSENCE_TYPES, "saved": request.GET.get("saved")})
+
+
+@page
+def preview(request: HttpRequest) -> HttpResponse:
+    portal = request.portal
+    error = ""
+    run = None
+    try:
+        run = sync_services.run_sync(portal, dry_run=True, trigger="preview")
+    except sync_services.SyncRefused as exc:
+        error = str(exc)
+    except sync_services.SyncBusy:
+        error = _("A synchronisation is running now; preview again when it has finished.")
+    groups = []
+    if run:
+        ops = list(run.operations.order_by("seq"))
+        for phase in PHASES:
+            members = [op for op in ops if op.phase == phase]
+            if members:
+                groups.append({"phase": phase, "ops": members[:300], "count": len(members)})
+    waiting = SyncRun.objects.filter(portal=portal, status=RunStatus.WAITING).order_by("-started_at").first()
+    return _render(request, "bitrix_app/preview.html", {"run": run, "groups": groups, "error": error, "waiting": waiting})
+
+
+@page
+def run_now(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return HttpResponseRedirect(_url(request, "preview"))
+    from hrsync.tasks import sync_portal
+
+    target = _started_url(request)
+    sync_portal.delay(request.portal.pk, "manual", request.POST.get("person") or None)
+    return HttpResponseRedirect(target)
+
+
+@page
+def confirm(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = SyncRun.objects.filter(portal=request.portal, pk=run_id, status=RunStatus.WAITING).first()
+    if run is None or request.method != "POST":
+        return HttpResponseRedirect(_url(request, "home"))
+    if request.POST.get("decision") == "cancel":
+        sync_services.cancel_run(run)
+        return HttpResponseRedirect(_url(request, "home"))
+    from hrsync.tasks import confirm_sync
+
+    target = _started_url(request)
+    confirm_sync.delay(run.pk)
+    return HttpResponseRedirect(target)
+
+
+@page
+def progress(request: HttpRequest) -> HttpResponse:
+    progress_now = selectors.run_progress(request.portal, since=_since(request))
+    if request.GET.get("format") == "json":
+        return frame_headers(JsonResponse(progress_now), request.portal)
+    return _render(request, "bitrix_app/progress.html", {"progress": progress_now, "since": request.GET.get("since", "")})
+
+
+@page
+def journal(request: HttpRequest) -> HttpResponse:
+    portal = request.portal
+    if request.method == "POST":  # retry one person
+        from hrsync.tasks import sync_portal
+
+        target = _started_url(request)
+        sync_portal.delay(portal.pk, "person", request.POST["person"])
+        return HttpResponseRedirect(target)
+    filters = {"run_id": request.GET.get("run") or None, "query": request.GET.get("q", "").strip(),
+               "kind": request.GET.get("kind", ""), "status": request.GET.get("status", "")}
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(selectors.journal_csv(portal, **filters), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="hrsync-journal.csv"'
+        return frame_headers(response, portal)
+    runs = SyncRun.objects.filter(portal=portal).order_by("-started_at")[:30]
+    kinds = [k for kinds in PHASES.values() for k in (c.__name__ for c in kinds)]
+    return _render(request, "bitrix_app/journal.html", {"ops": selectors.journal(portal, **filters), "runs": runs,
+                                                         "filters": filters, "kinds": kinds,
+                                                         "csv_url": _url(request, "journal", format="csv", **{
+                                                             k: v for k, v in (("run", filters["run_id"]), ("q", filters["query"]),
+                                                                               ("kind", filters["kind"]), ("status", filters["status"])) if v})})
+
+
+@page
+def outbox(request: HttpRequest) -> HttpResponse:
+    return _render(request, "bitrix_app/requests.html", {"items": selectors.requests_to_zup(request.portal)})
+
+
+def overview_context(portal) -> dict:
+    return selectors.overview(portal)
+
+
+def config_of(portal) -> SyncConfig:
+    return sync_services.sync_config(portal)
+
+
+MODES = ConnectionMode

@@ -1,0 +1,123 @@
+"""What the in-portal pages show: read-only queries, always through the portal."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from bitrix_app.models import Portal
+from payroll_connector.models import OutboxItem, OutboxStatus, PayrollConnection
+
+from .models import OperationStatus, RunStatus, SyncOperation, SyncRun
+from .sync.plan import ABSENCE_TYPES, DEFAULT_ABSENCE_TYPES
+
+
+def overview(portal: Portal) -> dict:
+    connection = PayrollConnection.objects.filter(portal=portal).first()
+    runs = list(SyncRun.objects.filter(portal=portal, dry_run=False).order_by("-started_at")[:10])
+    last = runs[0] if runs else None
+    waiting = SyncRun.objects.filter(portal=portal, status=RunStatus.WAITING).order_by("-started_at").first()
+    notices = last.notices if last else []
+    attention = {
+        "no_email": sum(1 for n in notices if n["code"] == "no_email"),
+        "duplicate_email": sum(1 for n in notices if n["code"] in ("duplicate_email", "email_match_proposed")),
+        "proposals": sum(1 for n in notices if n.get("proposal")),
+        "failed": (last.outcome or {}).get("failed", 0) if last else 0,
+        "undelivered": OutboxItem.objects.filter(portal=portal, status=OutboxStatus.PENDING).count(),
+    }
+    next_run = None
+    if connection and last:
+        next_run = last.started_at + timedelta(minutes=connection.schedule_minutes)
+    return {"connection": connection, "runs": runs, "last": last, "waiting": waiting, "attention": attention,
+            "next_run": next_run, "charts": charts(portal)}
+
+
+def charts(portal: Portal) -> dict:
+    """Series for the overview's charts: people synced, errors and duration per run (last 20 runs)."""
+    runs = list(SyncRun.objects.filter(portal=portal, dry_run=False, finished_at__isnull=False).order_by("-started_at")[:20])
+    runs.reverse()
+    labels = [timezone.localtime(r.started_at).strftime("%d.%m %H:%M") for r in runs]
+    return {
+        "synced": _bars(labels, [(r.source_summary or {}).get("synced_people", 0) for r in runs]),
+        "errors": _bars(labels, [(r.outcome or {}).get("failed", 0) for r in runs]),
+        "seconds": _bars(labels, [round((r.finished_at - r.started_at).total_seconds(), 1) for r in runs]),
+    }
+
+
+def _bars(labels: list[str], values: list[float], *, height: int = 80, width: int = 18) -> dict:
+    """Bars for an inline SVG chart (no charting library needed for three small charts)."""
+    top = max(values, default=0) or 1
+    bars = [{"label": label, "value": value, "x": i * (width + 4), "h": round(value / top * height, 1),
+             "y": round(height - value / top * height, 1)} for i, (label, value) in enumerate(zip(labels, values))]
+    return {"bars": bars, "width": max(1, len(bars)) * (width + 4), "height": height, "bar": width, "max": top}
+
+
+def latest_source(portal: Portal) -> dict:
+    run = SyncRun.objects.filter(portal=portal).exclude(source_summary={}).order_by("-started_at").first()
+    return run.source_summary if run else {}
+
+
+def latest_notices(portal: Portal) -> list[dict]:
+    run = SyncRun.objects.filter(portal=portal).order_by("-started_at").first()
+    return run.notices if run else []
+
+
+def absence_kinds(portal: Portal) -> list[tuple[str, str, bool]]:
+    """(ZUP kind, Bitrix24 type, is the default) for every kind seen in ZUP, and the known defaults."""
+    from .models import AbsenceTypeMapping
+
+    chosen = dict(AbsenceTypeMapping.objects.filter(portal=portal).values_list("zup_kind", "bitrix_type"))
+    kinds = sorted(set(latest_source(portal).get("absence_kinds", [])) | set(DEFAULT_ABSENCE_TYPES) | set(chosen))
+    return [(k, chosen.get(k) or DEFAULT_ABSENCE_TYPES.get(k, "OTHER"), k not in chosen) for k in kinds]
+
+
+def journal(portal: Portal, *, run_id=None, query="", kind="", status="", limit=500):
+    ops = SyncOperation.objects.filter(run__portal=portal).select_related("run").order_by("-run__started_at", "seq")
+    if run_id:
+        ops = ops.filter(run_id=run_id)
+    if query:
+        ops = ops.filter(Q(label__icontains=query) | Q(payroll_id=query))
+    if kind:
+        ops = ops.filter(kind=kind)
+    if status:
+        ops = ops.filter(status=status)
+    return ops[:limit]
+
+
+def journal_csv(portal: Portal, **filters) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["run", "started", "seq", "kind", "zup_id", "label", "reason", "status", "bitrix_id", "error"])
+    for op in journal(portal, limit=100_000, **filters):
+        writer.writerow([op.run_id, op.run.started_at.isoformat(), op.seq, op.kind, op.payroll_id, op.label, op.reason,
+                         op.status, op.target_id or "", op.error_message])
+    return out.getvalue()
+
+
+def run_progress(portal: Portal, run_id: int | None = None, since=None) -> dict:
+    """The progress of a run: a given one, or the newest started after `since` (a run just asked for)."""
+    runs = SyncRun.objects.filter(portal=portal, dry_run=False)
+    if since is not None:
+        runs = runs.filter(started_at__gte=since)
+    run = runs.filter(pk=run_id).first() if run_id else runs.order_by("-started_at").first()
+    if run is None:
+        return {"run": None, "percent": 0, "status": "queued" if since is not None else "none",
+                "finished": since is None}
+    counts = dict(run.operations.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+    total = sum(counts.values())
+    finished = sum(counts.get(s, 0) for s in (OperationStatus.DONE, OperationStatus.FAILED, OperationStatus.SKIPPED))
+    over = run.status not in (RunStatus.RUNNING,)
+    percent = 100 if over else (int(finished * 100 / total) if total else 0)
+    return {"run": run.pk, "status": run.status, "status_label": str(run.get_status_display()), "percent": percent,
+            "done": counts.get(OperationStatus.DONE, 0), "failed": counts.get(OperationStatus.FAILED, 0),
+            "total": total, "finished": over, "error": run.error, "guard": run.guard_reason}
+
+
+def requests_to_zup(portal: Portal):
+    return OutboxItem.objects.filter(portal=portal).order_by("-created_at")[:300]
+
+
+ABSENCE_TYPE_CHOICES = ABSENCE_TYPES
