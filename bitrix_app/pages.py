@@ -125,10 +125,37 @@ def departments(request: HttpRequest) -> HttpResponse:
 
     source = selectors.latest_source(portal)
     mappings = {m.payroll_id: m for m in DepartmentMapping.objects.filter(portal=portal)}
-    proposals = {n["payroll_id"]: n for n in selectors.latest_notices(portal) if n["code"] == "department_match_proposed"}
+    proposals = {n["payroll_id"]: n for n in selectors.latest_notices(portal)
+                 if n["code"] == "department_match_proposed" and n["payroll_id"] not in mappings}  # not yet decided
     rows = _tree_rows(source, mappings, proposals)
+    bitrix_tree, error = _bitrix_tree(portal)
+    names = {d["id"]: d["path"] for d in bitrix_tree}
+    for row in rows:
+        target = (row["mapping"].bitrix_id if row["mapping"] else None) or (row["proposal"] or {}).get("proposal", {}).get("department_id")
+        row["bitrix_path"] = names.get(target, "")
     return _render(request, "bitrix_app/departments.html", {"rows": rows, "has_source": bool(source),
-                                                             "proposals": len(proposals)})
+                                                             "proposals": len(proposals), "bitrix_tree": bitrix_tree,
+                                                             "error": error})
+
+
+def _bitrix_tree(portal) -> tuple[list[dict], str]:
+    """The portal's departments as paths of names (one or two REST calls)."""
+    from .client import BitrixClient, BitrixError
+
+    try:
+        departments = list(BitrixClient.for_portal(portal).iter_list("department.get"))
+    except BitrixError as exc:
+        return [], exc.message
+    by_id = {int(d["ID"]): d for d in departments}
+
+    def path(dep_id: int) -> str:
+        names, seen = [], set()
+        while dep_id in by_id and dep_id not in seen:
+            seen.add(dep_id)
+            names.append(by_id[dep_id]["NAME"])
+            dep_id = int(by_id[dep_id].get("PARENT") or 0)
+        return " / ".join(reversed(names))
+    return sorted(({"id": i, "path": path(i)} for i in by_id), key=lambda d: d["path"]), ""
 
 
 def _tree_rows(source: dict, mappings: dict, proposals: dict) -> list[dict]:

@@ -282,8 +282,9 @@ def decide_department(portal: Portal, payroll_id: str, decision: str, bitrix_id:
 def accept_all_department_matches(portal: Portal) -> int:
     run = SyncRun.objects.filter(portal=portal).order_by("-started_at").first()
     accepted = 0
+    decided = set(DepartmentMapping.objects.filter(portal=portal).values_list("payroll_id", flat=True))
     for notice in (run.notices if run else []):
-        if notice["code"] == "department_match_proposed" and notice.get("proposal"):
+        if notice["code"] == "department_match_proposed" and notice.get("proposal") and notice["payroll_id"] not in decided:
             decide_department(portal, notice["payroll_id"], DepartmentDecision.ACCEPTED, notice["proposal"]["department_id"])
             accepted += 1
     return accepted

@@ -67,6 +67,7 @@ def test_the_admins_whole_path(sandbox_factory, zup, worker, settings, monkeypat
         frame.get_by_test_id("tab-departments").click()
         frame.get_by_test_id("accept-all").click()
         frame.get_by_test_id("department-map").wait_for()
+        assert frame.get_by_test_id("accept-all").count() == 0  # decided: no longer proposed
         assert "Match accepted" in frame.get_by_test_id("department-map").inner_text() or \
             "Совпадение принято" in frame.get_by_test_id("department-map").inner_text()
         shot(page, "departments")
