@@ -60,6 +60,10 @@ def main() -> int:
         BITRIX_JS_SDK_URL=f"{portal_url}/bx24/api/v1/",
         HRSYNC_ENV_FILE="/nonexistent",
     )
+    # The sandbox portal lives in memory and starts empty, so the demo's database starts empty too.
+    database = ROOT / "var" / "demo.sqlite3"
+    if "DEMO_DATABASE_URL" not in os.environ and database.exists():
+        database.unlink()
     subprocess.run([PYTHON, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
 
     children = [

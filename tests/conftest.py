@@ -129,8 +129,13 @@ def _close_stray_connections(django_db_setup, django_db_blocker):
     """At the end, end sessions that child processes killed on purpose (SIGKILL tests) may have left,
     so the test database can be dropped."""
     yield
-    from django.db import connection
+    from django.db import DatabaseError, connection
 
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    if not connection.settings_dict["NAME"].startswith("test_"):
+        return  # the test database was never set up in this session
+    try:
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    except DatabaseError:
+        pass
