@@ -22,7 +22,15 @@ class PortalStatus(models.TextChoices):
     UNINSTALLED = "uninstalled", _("Uninstalled")
 
 
+class PortalQuerySet(models.QuerySet):
+    def named(self, domain_or_member_id: str) -> "Portal | None":
+        """The portal an operator names on the command line: by its domain, or by its member_id."""
+        return self.filter(domain=domain_or_member_id).first() or self.filter(member_id=domain_or_member_id).first()
+
+
 class Portal(models.Model):
+    objects = PortalQuerySet.as_manager()
+
     member_id = models.CharField(max_length=64, unique=True)
     domain = models.CharField(max_length=255)
     client_endpoint = models.URLField(help_text="REST base, e.g. https://company.bitrix24.ru/rest/")

@@ -13,7 +13,7 @@ class Command(BaseCommand):
         parser.add_argument("--overtime", metavar="YYYY-MM", help="collect this month's overtime from time tracking first")
 
     def handle(self, *args, **opts):
-        portal = Portal.objects.filter(domain=opts["portal"]).first() or Portal.objects.filter(member_id=opts["portal"]).first()
+        portal = Portal.objects.named(opts["portal"])
         if portal is None:
             raise CommandError(f"No portal {opts['portal']!r}.")
         if opts["overtime"]:

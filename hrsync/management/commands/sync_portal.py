@@ -22,7 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--confirm", type=int, metavar="RUN_ID", help="confirm a run stopped by the dismissal guard")
 
     def handle(self, *args, **opts):
-        portal = Portal.objects.filter(domain=opts["portal"]).first() or Portal.objects.filter(member_id=opts["portal"]).first()
+        portal = Portal.objects.named(opts["portal"])
         if portal is None:
             raise CommandError(f"No portal {opts['portal']!r}.")
         try:

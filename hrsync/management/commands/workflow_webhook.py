@@ -18,7 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--comment-field", default="")
 
     def handle(self, *args, **opts):
-        portal = Portal.objects.filter(domain=opts["portal"]).first() or Portal.objects.filter(member_id=opts["portal"]).first()
+        portal = Portal.objects.named(opts["portal"])
         if portal is None:
             raise CommandError(f"No portal {opts['portal']!r}.")
         url = create_webhook(portal, iblock_id=opts["iblock_id"], first_day_field=opts["first_day_field"],

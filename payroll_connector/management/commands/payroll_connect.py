@@ -19,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-check", action="store_true", help="do not read ZUP to check the connection")
 
     def handle(self, *args, **opts):
-        portal = Portal.objects.filter(domain=opts["portal"]).first() or Portal.objects.filter(member_id=opts["portal"]).first()
+        portal = Portal.objects.named(opts["portal"])
         if portal is None:
             raise CommandError(f"No portal {opts['portal']!r}: install the app into it first.")
         if opts["push"] == bool(opts["odata_url"]):

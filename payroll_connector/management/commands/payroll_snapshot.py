@@ -18,7 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--problems", type=int, default=20, help="how many problems to list (0: all)")
 
     def handle(self, *args, **opts):
-        portal = Portal.objects.filter(domain=opts["portal"]).first() or Portal.objects.filter(member_id=opts["portal"]).first()
+        portal = Portal.objects.named(opts["portal"])
         connection = PayrollConnection.objects.filter(portal=portal).first() if portal else None
         if connection is None:
             raise CommandError(f"Portal {opts['portal']!r} has no 1C:ZUP connection: run payroll_connect first.")
