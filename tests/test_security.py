@@ -91,7 +91,7 @@ def test_production_settings_refuse_to_start_without_secrets():
     assert result.returncode != 0 and "DJANGO_SECRET_KEY" in result.stderr
 
 
-def test_models_and_migrations_agree():
+def test_models_and_migrations_agree(db):
     from io import StringIO
 
     from django.core.management import call_command
