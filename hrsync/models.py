@@ -17,6 +17,7 @@ class SyncConfig(models.Model):
     dismissal_guard_percent = models.FloatField(default=10.0)
     dismissal_guard_count = models.PositiveIntegerField(default=20)
     time_zone = models.CharField(max_length=64, default="Europe/Moscow", help_text="the portal's, for 'today'")
+    overtime_state = models.JSONField(default=dict, blank=True, help_text="the last overtime collection: when, what it found")
 
 
 class DepartmentDecision(models.TextChoices):

@@ -238,6 +238,11 @@ def collect_overtime(portal: Portal, year: int, month: int) -> dict[str, Any]:
             hours = round((final - norm) / 3600, 2)
             counts[_record_overtime(portal, person_of[user_id], user_id, when, hours)] += 1
     counts["time_tracking_off"] = counts["with_time_tracking"] == 0
+    from .models import SyncConfig
+
+    config, _ = SyncConfig.objects.get_or_create(portal=portal)
+    config.overtime_state = {**counts, "month": f"{year}-{month:02d}", "checked_at": timezone.now().isoformat()}
+    config.save(update_fields=["overtime_state"])
     return counts
 
 

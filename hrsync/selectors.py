@@ -31,8 +31,11 @@ def overview(portal: Portal) -> dict:
     next_run = None
     if connection and last:
         next_run = last.started_at + timedelta(minutes=connection.schedule_minutes)
+    from .models import SyncConfig
+
+    config = SyncConfig.objects.filter(portal=portal).first()
     return {"connection": connection, "runs": runs, "last": last, "waiting": waiting, "attention": attention,
-            "next_run": next_run, "charts": charts(portal)}
+            "next_run": next_run, "charts": charts(portal), "overtime": config.overtime_state if config else {}}
 
 
 def charts(portal: Portal) -> dict:

@@ -255,10 +255,15 @@ def test_a_month_of_overtime_becomes_the_right_records_once(synced):
     assert len(_documents(zup, "Document_РаботаСверхурочно")) == len(expected) + 1
 
 
-def test_time_tracking_off_is_said(synced):
+def test_time_tracking_off_is_said(synced, live_server):
+    from bitrix_app.frame import FrameSession
+
     sandbox, portal, zup, person, user_id = synced
     counts = collect_overtime(portal, 2026, 10)
     assert counts["time_tracking_off"] is True and counts["created"] == 0
+    page = requests.get(f"{live_server.url}/bitrix/app/home/", params={"s": FrameSession(portal.pk, "1", True, "ru").dumps()},
+                        timeout=10)
+    assert "не ведётся учёт рабочего времени" in page.text
 
 
 def test_the_plain_webhook_action_reads_the_request_back_from_the_document(synced, live_server):
