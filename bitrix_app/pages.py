@@ -5,27 +5,27 @@ Every page needs the frame session (bitrix_app.frame); every change also needs a
 """
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from functools import wraps
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from hrsync import selectors
 from hrsync import services as sync_services
-from hrsync.models import RunStatus, SyncConfig, SyncRun
+from hrsync.models import RunStatus, SyncRun
 from hrsync.sync.plan import ABSENCE_TYPES, PHASES
 from payroll_connector import services as payroll
 from payroll_connector.errors import PayrollError
-from payroll_connector.models import ConnectionMode, PayrollConnection
+from payroll_connector.models import PayrollConnection
 
 from .frame import frame_headers, frame_session_required, render_frame
 
 
 def _since(request: HttpRequest):
-    from datetime import datetime
-
     try:
         return datetime.fromisoformat(request.GET["since"]) if request.GET.get("since") else None
     except ValueError:
@@ -34,9 +34,7 @@ def _since(request: HttpRequest):
 
 def _started_url(request: HttpRequest) -> str:
     """The progress page of the run just asked for (it starts in a worker a moment later)."""
-    from django.utils import timezone
-
-    return _url(request, "progress", since=(timezone.now() - __import__("datetime").timedelta(seconds=1)).isoformat())
+    return _url(request, "progress", since=(timezone.now() - timedelta(seconds=1)).isoformat())
 
 
 def _url(request: HttpRequest, name: str, **params) -> str:
@@ -270,14 +268,3 @@ def journal(request: HttpRequest) -> HttpResponse:
 @page
 def outbox(request: HttpRequest) -> HttpResponse:
     return _render(request, "bitrix_app/requests.html", {"items": selectors.requests_to_zup(request.portal)})
-
-
-def overview_context(portal) -> dict:
-    return selectors.overview(portal)
-
-
-def config_of(portal) -> SyncConfig:
-    return sync_services.sync_config(portal)
-
-
-MODES = ConnectionMode

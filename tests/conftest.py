@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -111,7 +112,7 @@ def eager_celery():
     app.conf.update(task_always_eager=before[0], task_eager_propagates=before[1])
 
 
-ZUP_TODAY = __import__("datetime").date(2026, 11, 25)
+ZUP_TODAY = date(2026, 11, 25)  # the generated company's "today"; fixed, so tests mean the same any day
 
 
 @pytest.fixture

@@ -44,7 +44,6 @@ def test_the_admins_whole_path(sandbox_factory, zup, worker, settings, monkeypat
     settings.BITRIX_JS_SDK_URL = f"{sandbox.url}/bx24/api/v1/"
     portal = install(sandbox)
     organisation = zup.state.infobase.entities["Catalog_Организации"][0]["Description"]
-    existing = control(sandbox, "seed", {})  # noqa: F841 - the portal as it is
     sandbox.state.add_department_unchecked(organisation, 1)  # HR made one by hand before hrsync came
     control(sandbox, "limits", {"max_users": 200})  # the plan's user limit will stop some creations
 
