@@ -86,6 +86,7 @@ class ReactivateUser(UpdateUser):
 @dataclass(frozen=True)
 class DeactivateUser(Operation):
     user_id: int = 0
+    ended: date | None = None  # the last employment's termination date
 
 
 @dataclass(frozen=True)
@@ -263,7 +264,7 @@ class _Planner:
                     self.ops.append(UpdateDepartment(guid, label, ", ".join(why), department_id=existing, changes=changes,
                                                      parent_payroll_id=parent_ref[4:] if isinstance(parent_ref, str) else None))
                 continue
-            reason = "new in ZUP" if existing is None else f"its Bitrix24 department {existing} was deleted"
+            reason = "new in ZUP" if existing is None else "its Bitrix24 department was deleted"
             match = by_path.get(wanted_paths[guid]) if existing is None else None
             if match is not None and guid not in self.m.create_departments:
                 self.notices.append(Notice(guid, label, "department_match_proposed",
@@ -292,7 +293,7 @@ class _Planner:
                                            f"disbanded in ZUP on {dep.disbanded}, but Bitrix24 still has {members} "
                                            f"employee(s) and {len(children)} subdepartment(s) in it; it is removed once empty"))
             else:
-                self.ops.append(DeleteDepartment(dep.guid, dep.name, f"disbanded in ZUP on {dep.disbanded}",
+                self.ops.append(DeleteDepartment(dep.guid, dep.name, "disbanded in ZUP",
                                                  department_id=department_id))
 
     # -- people ----------------------------------------------------------------------------------------
@@ -341,7 +342,8 @@ class _Planner:
                 ended = [e for e in person.employments if e.termination_date and e.termination_date < self.cfg.today]
                 if user and user.active and ended:
                     last = max(e.termination_date for e in ended)
-                    self.ops.append(DeactivateUser(person.guid, label, f"last employment ended on {last}", user_id=user.id))
+                    self.ops.append(DeactivateUser(person.guid, label, "last employment ended in ZUP", user_id=user.id,
+                                                   ended=last))
                 continue
             main = next((e for e in active if e.kind == EmploymentKind.MAIN), active[0])
             desired = user_fields(person, main, position_names)
@@ -448,7 +450,7 @@ class _Planner:
             label = f"{name} {absence.start:%d.%m.%Y}–{end:%d.%m.%Y}"
             known = synced.get(absence.guid)
             if known is None:
-                self.ops.append(AddAbsence(absence.guid, label, f"{absence.kind} in ZUP", person_id=person,
+                self.ops.append(AddAbsence(absence.guid, label, "absence in ZUP", person_id=person,
                                            absence_type=absence_type, name=name, start=absence.start, end=end))
                 continue
             changes = {}
