@@ -106,7 +106,7 @@ def test_batch_always_answers_200_and_refuses_more_than_50(portal_factory):
 def test_absence_chart_has_no_rest_writer_but_calendar_events_work(portal_factory):
     running, tokens = portal_factory(limits_enabled=False)
     token = tokens["access_token"]
-    assert _call(running, "timeman.absence.add", {"USER_ID": 1}, token).status_code == 404
+    assert _call(running, "timeman.absence.add", {"USER_ID": 1}, token).status_code == 404  # does not exist in Bitrix24
     section = _call(running, "calendar.section.get", {"type": "user", "ownerId": 1}, token).json()["result"][0]
     assert section["PERM"]["add"] is True
     no_section = _call(running, "calendar.event.add", {"type": "user", "ownerId": 1, "from": "2026-12-01",
