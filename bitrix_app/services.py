@@ -94,14 +94,14 @@ def _int(value: Any, default: int) -> int:
         return default
 
 
+def _token_client(endpoint: PortalEndpoint, access_token: str) -> BitrixClient:
+    """A client for a token that cannot be renewed: the install handshake's, or the frame's AUTH_ID."""
+    return BitrixClient(endpoint, StaticTokenSource(access_token), default_limiter(),
+                        timeout=(settings.BITRIX_HTTP_CONNECT_TIMEOUT, settings.BITRIX_HTTP_TIMEOUT), max_retries=2)
+
+
 def _handshake_client(handshake: Handshake, endpoint: str) -> BitrixClient:
-    return BitrixClient(
-        PortalEndpoint(endpoint, handshake.member_id or "handshake", 2.0, 50),
-        StaticTokenSource(handshake.access_token),
-        default_limiter(),
-        timeout=(settings.BITRIX_HTTP_CONNECT_TIMEOUT, settings.BITRIX_HTTP_TIMEOUT),
-        max_retries=2,
-    )
+    return _token_client(PortalEndpoint(endpoint, handshake.member_id or "handshake", 2.0, 50), handshake.access_token)
 
 
 def verify_handshake(handshake: Handshake) -> dict:
@@ -258,11 +258,7 @@ def enter_app_frame(form: Mapping[str, str], query: Mapping[str, str]) -> FrameU
         raise InstallRefused("unknown portal or wrong APPLICATION_TOKEN")
     # The AUTH_ID of the user who opened the page tells us who it is; asked of the portal we stored,
     # never of an address in the request.
-    client = BitrixClient(
-        PortalEndpoint(portal.client_endpoint, portal.member_id, portal.rate_per_second, portal.rate_burst),
-        StaticTokenSource(handshake.access_token), default_limiter(),
-        timeout=(settings.BITRIX_HTTP_CONNECT_TIMEOUT, settings.BITRIX_HTTP_TIMEOUT), max_retries=2,
-    )
+    client = _token_client(PortalEndpoint.of(portal), handshake.access_token)
     try:
         profile = client.call("profile")
         app_info = client.call("app.info") if portal.status == PortalStatus.PENDING else None

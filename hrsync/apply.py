@@ -60,15 +60,27 @@ class Applier:
     def apply_ops(self, ops: list) -> None:
         chunk: list = []
         size = 0
+        lookups: set[int] = set()  # users whose calendar this chunk looks up (once each)
         for op in ops:
-            need = 2 if isinstance(op, p.AddAbsence) and not isinstance(op, p.UpdateAbsence) else 1
+            lookup = self.needs_calendar_lookup(op)
+            need = 1 + (lookup is not None and lookup not in lookups)
             if size + need > BATCH_LIMIT:
                 self.send(chunk)
-                chunk, size = [], 0
+                chunk, size, lookups = [], 0, set()
+                need = 1 + (lookup is not None)
             chunk.append(op)
             size += need
+            if lookup is not None:
+                lookups.add(lookup)
         if chunk:
             self.send(chunk)
+
+    def needs_calendar_lookup(self, op) -> int | None:
+        """The user whose calendar section must be looked up for this operation, if any."""
+        if type(op) is not p.AddAbsence:
+            return None
+        user_id = self.users.get(op.person_id)
+        return user_id if user_id is not None and user_id not in self.calendars else None
 
     def send(self, ops: list) -> None:
         commands: dict[str, Command] = {}

@@ -12,7 +12,7 @@ from bitrix_app.models import Portal
 from payroll_connector.models import OutboxItem, OutboxStatus, PayrollConnection
 
 from .models import OperationStatus, RunStatus, SyncOperation, SyncRun
-from .sync.plan import ABSENCE_TYPES, DEFAULT_ABSENCE_TYPES
+from .sync.plan import DEFAULT_ABSENCE_TYPES
 
 
 def overview(portal: Portal) -> dict:
@@ -122,5 +122,3 @@ def run_progress(portal: Portal, run_id: int | None = None, since=None) -> dict:
 def requests_to_zup(portal: Portal):
     return OutboxItem.objects.filter(portal=portal).order_by("-created_at")[:300]
 
-
-ABSENCE_TYPE_CHOICES = ABSENCE_TYPES

@@ -187,14 +187,15 @@ def run_sync(portal: Portal, *, dry_run: bool = False, trigger: str = "manual", 
                 future_hire_lead_days=config.future_hire_lead_days, dismissal_guard_percent=config.dismissal_guard_percent,
                 dismissal_guard_count=config.dismissal_guard_count, confirmed_dismissals=confirmed_dismissals,
                 only_person=only_person)
-            plan = p.plan_sync(snapshot, state, load_mappings(portal), settings)
+            mappings = load_mappings(portal)
+            plan = p.plan_sync(snapshot, state, mappings, settings)
             run.source_summary = {
                 "organisations": [[o.guid, o.name] for o in snapshot.organisations],
                 "departments": [[d.guid, d.name, d.parent_guid, d.organisation_guid, bool(d.disbanded)]
                                 for d in snapshot.departments],
                 "absence_kinds": sorted({a.kind for a in snapshot.absences}),
                 "persons": len(snapshot.persons), "active_users": sum(1 for u in state.users if u.active),
-                "synced_people": len(load_mappings(portal).persons)}
+                "synced_people": len(mappings.persons)}
             journal = _journal(run, plan)
             run.planned = dict(Counter(op.kind for op in plan.operations))
             run.notices = [asdict(n) for n in plan.notices]

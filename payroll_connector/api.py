@@ -76,10 +76,10 @@ def package_status(request: HttpRequest, package_id: str) -> JsonResponse:
     return JsonResponse(body)
 
 
-def _outbox_json(item) -> dict:
+def _outbox_json(item, connection) -> dict:
     from .outbox import document_for
 
-    entity, fields = document_for(item, item.portal.payroll_connection, {})
+    entity, fields = document_for(item, connection, {})
     return {"id": item.pk, "kind": item.kind, "marker": item.marker, "created_at": item.created_at.isoformat(),
             "person_guid": item.person_guid, "employment_guid": item.payload.get("employment_guid"),
             "organisation_guid": item.payload.get("organisation_guid"),
@@ -96,7 +96,8 @@ def outbox(request: HttpRequest) -> JsonResponse:
     """Mode B: what 1C should create now. Items stay here until confirmed, so nothing is lost."""
     from .outbox import collectable
 
-    items = [_outbox_json(item) for item in collectable(request.payroll_connection).select_related("portal")[:500]]
+    connection = request.payroll_connection
+    items = [_outbox_json(item, connection) for item in collectable(connection)[:500]]
     return JsonResponse({"items": items}, json_dumps_params={"ensure_ascii": False})
 
 

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .errors import PayrollError, PayrollODataError
-from .models import ConnectionMode, OutboxItem, OutboxKind, OutboxStatus, PayrollConnection, PayrollSourceState
+from .models import OutboxItem, OutboxKind, OutboxStatus, PayrollConnection, PayrollSourceState
 from .odata.client import ODataClient, datetime_literal
 
 log = logging.getLogger(__name__)
@@ -201,6 +201,3 @@ def collectable(connection: PayrollConnection):
     return OutboxItem.objects.filter(portal_id=connection.portal_id, status=OutboxStatus.PENDING,
                                      payload__has_key="employment_guid").order_by("created_at")
 
-
-def connection_mode_is_push(connection: PayrollConnection) -> bool:
-    return connection.mode == ConnectionMode.PUSH

@@ -194,6 +194,16 @@ class _Planner:
         self.resolved: dict[str, int | str] = {}
         self.person_user: dict[str, int] = {}  # person GUID -> existing user ID
         self.new_people: set[str] = set()
+        self.person_of_employment = {e.guid: p.guid for p in snapshot.persons for e in p.employments}
+
+    def usable_user(self, person: str) -> bool:
+        """Will the person have an active Bitrix24 user after this run's user phase?"""
+        if person in self.new_people:
+            return True
+        user_id = self.person_user.get(person)
+        if user_id is None or person in self.deactivated:
+            return False
+        return self.portal_users[user_id].active or person in self.reactivated
 
     # -- departments ------------------------------------------------------------------------------------
     def excluded(self, guid: str) -> bool:
@@ -400,20 +410,14 @@ class _Planner:
 
     # -- heads -------------------------------------------------------------------------------------------
     def plan_heads(self) -> None:
-        person_of_employment = {e.guid: p.guid for p in self.s.persons for e in p.employments}
         for head in self.s.heads:
             dep_ref = self.resolved.get(head.department_guid)
-            person = person_of_employment.get(head.employment_guid)
-            if dep_ref is None or person is None:
-                continue
-            if person not in self.person_user and person not in self.new_people:
+            person = self.person_of_employment.get(head.employment_guid)
+            if dep_ref is None or person is None or not self.usable_user(person):
                 continue
             user_id = self.person_user.get(person)
             current = self.portal_departments[dep_ref].head if isinstance(dep_ref, int) else None
             if isinstance(dep_ref, int) and user_id is not None and current == user_id:
-                continue
-            if user_id is not None and not self.portal_users[user_id].active and person not in {
-                    op.payroll_id for op in self.ops if isinstance(op, ReactivateUser)}:
                 continue
             self.ops.append(SetDepartmentHead(
                 head.department_guid, self.departments[head.department_guid].name, "head in ZUP",
@@ -426,21 +430,14 @@ class _Planner:
         return chosen if chosen in ABSENCE_TYPES else "OTHER"
 
     def plan_absences(self) -> None:
-        person_of_employment = {e.guid: p.guid for p in self.s.persons for e in p.employments}
         synced = {a.payroll_id: a for a in self.p.absences}
         wanted: set[str] = set()
-        deactivated = {op.payroll_id for op in self.ops if isinstance(op, DeactivateUser)}
         for absence in self.s.absences:
-            person = person_of_employment.get(absence.employment_guid)
+            person = self.person_of_employment.get(absence.employment_guid)
             if (absence.reversed or person is None or self.s.is_blocked(absence.guid)
-                    or (self.cfg.only_person and person != self.cfg.only_person)):
+                    or (self.cfg.only_person and person != self.cfg.only_person) or not self.usable_user(person)):
                 continue
             user_id = self.person_user.get(person)
-            if (user_id is None and person not in self.new_people) or person in deactivated:
-                continue
-            if user_id is not None and not self.portal_users[user_id].active and person not in {
-                    op.payroll_id for op in self.ops if isinstance(op, ReactivateUser)}:
-                continue
             end = absence.end or absence.start + timedelta(days=OPEN_ENDED_ABSENCE_DAYS)
             if end < self.cfg.today and absence.guid not in synced:
                 continue  # already over: nothing to show
@@ -487,6 +484,8 @@ class _Planner:
         self.match_users()
         positions = {p.guid: p.name for p in self.s.positions}
         self.plan_people(positions)
+        self.deactivated = {op.payroll_id for op in self.ops if isinstance(op, DeactivateUser)}
+        self.reactivated = {op.payroll_id for op in self.ops if isinstance(op, ReactivateUser)}
         self.plan_heads()
         self.plan_absences()
         deactivating = {op.user_id for op in self.ops if isinstance(op, DeactivateUser)}

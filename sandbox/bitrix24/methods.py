@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
@@ -577,6 +577,3 @@ def timeman_reports_get(state, caller, params):
     days = state.timeman_reports.get(key, [])
     return {"report": {"days": days}}
 
-
-def today() -> date:
-    return date.today()
