@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
@@ -100,45 +101,84 @@ def _token_client(endpoint: PortalEndpoint, access_token: str) -> BitrixClient:
                         timeout=(settings.BITRIX_HTTP_CONNECT_TIMEOUT, settings.BITRIX_HTTP_TIMEOUT), max_retries=2)
 
 
-def _handshake_client(handshake: Handshake, endpoint: str) -> BitrixClient:
-    return _token_client(PortalEndpoint(endpoint, handshake.member_id or "handshake", 2.0, 50), handshake.access_token)
+@dataclass(frozen=True)
+class ProvenInstall:
+    """Whose token it is, as Bitrix24's OAuth server says (never as the request says)."""
+
+    member_id: str
+    domain: str
+    client_endpoint: str
+    installed: bool
+    user_id: str
 
 
-def verify_handshake(handshake: Handshake) -> dict:
-    """Prove the tokens are real by asking the OAuth server (not the portal the request names) for app.info.
+def prove_token(server_endpoint: str, access_token: str) -> ProvenInstall:
+    """Ask the OAuth server which installation an access token belongs to.
 
-    Returns app.info's result. The OAuth host must be one we trust with our client secret.
+    The OAuth server's app.info answers `client_id, scope, expires, install{installed, domain, member_id,
+    client_endpoint, status, …}, user_id` (b24pysdk api/responses/bitrix_app_info_response.py; PHPSDK
+    src/Core/ApiClient.php asks it because tokens from placements and events cannot be trusted). The host
+    must be one we trust with our client secret.
     """
-    missing = [name for name in ("member_id", "domain", "server_endpoint", "access_token", "application_token")
+    if not oauth_host_allowed(server_endpoint):
+        raise InstallRefused(f"OAuth server {server_endpoint!r} is not in BITRIX_OAUTH_SERVER_HOSTS")
+    endpoint = PortalEndpoint(server_endpoint, "oauth-server", 2.0, 50)
+    try:
+        info = _token_client(endpoint, access_token).call("app.info")
+    except BitrixError as exc:
+        raise InstallRefused(f"the OAuth server did not accept the token: {exc.message}") from exc
+    install = info.get("install") if isinstance(info, dict) else None
+    if not isinstance(install, dict) or not install.get("member_id") or not install.get("client_endpoint"):
+        raise InstallRefused("the OAuth server's app.info names no installation for this token")
+    if settings.BITRIX_CLIENT_ID and str(info.get("client_id") or "") != settings.BITRIX_CLIENT_ID:
+        raise InstallRefused("the token was issued to another application")
+    return ProvenInstall(member_id=str(install["member_id"]), domain=str(install.get("domain") or "").lower(),
+                         client_endpoint=str(install["client_endpoint"]), installed=bool(install.get("installed")),
+                         user_id=str(info.get("user_id") or ""))
+
+
+def verify_handshake(handshake: Handshake) -> ProvenInstall:
+    """The handshake's tokens, proven by the OAuth server, and the portal they belong to.
+
+    The request's own member_id and domain must agree with the OAuth server's answer; on a mismatch
+    nothing is changed. The portal's address used from here on is the OAuth server's, not the request's.
+    """
+    missing = [name for name in ("member_id", "server_endpoint", "access_token", "application_token")
                if not getattr(handshake, name)]
     if missing:
         raise InstallRefused(f"missing fields: {', '.join(missing)}")
-    if not oauth_host_allowed(handshake.server_endpoint):
-        raise InstallRefused(f"OAuth server {handshake.server_endpoint!r} is not in BITRIX_OAUTH_SERVER_HOSTS")
-    try:
-        return _handshake_client(handshake, handshake.server_endpoint).call("app.info")
-    except BitrixError as exc:
-        raise InstallRefused(f"the OAuth server did not accept the token: {exc.message}") from exc
+    proven = prove_token(handshake.server_endpoint, handshake.access_token)
+    if proven.member_id != handshake.member_id:
+        raise InstallRefused(f"the token belongs to portal {proven.member_id}, not to {handshake.member_id}")
+    if handshake.domain and proven.domain and proven.domain != handshake.domain:
+        raise InstallRefused(f"the token belongs to {proven.domain}, not to {handshake.domain}")
+    return proven
 
 
 def install_portal(handshake: Handshake) -> Portal:
-    """Store (or update) the portal from a verified handshake and bind the app's events.
+    """Store (or update) the portal from a proven handshake by one of its administrators; bind events.
 
-    A reinstall on the same member_id updates the same row.
+    Every check runs before anything is saved: the OAuth server names the portal, the portal itself
+    (at the address the OAuth server gave) says the installing user is an administrator and tells its
+    plan. A reinstall on the same member_id updates the same row.
     """
-    app_info = verify_handshake(handshake)
-    installer = handshake.user_id
-    if not installer:
-        try:  # whose tokens these are: the admin who installed, to be notified by the sync
-            installer = str(_handshake_client(handshake, handshake.client_endpoint).call("profile").get("ID") or "")
-        except BitrixError:
-            installer = ""
+    proven = verify_handshake(handshake)
+    endpoint = PortalEndpoint(proven.client_endpoint, proven.member_id, 2.0, 50)
+    client = _token_client(endpoint, handshake.access_token)
+    try:
+        profile = client.call("profile")
+        app_info = client.call("app.info")
+    except BitrixError as exc:
+        raise InstallRefused(f"the portal did not accept the token: {exc.message}") from exc
+    if not profile.get("ADMIN"):
+        raise InstallRefused("only a portal administrator can install the app")
+    installer = str(profile.get("ID") or proven.user_id or "")
     with transaction.atomic():
-        portal = Portal.objects.select_for_update().filter(member_id=handshake.member_id).first()
+        portal = Portal.objects.select_for_update().filter(member_id=proven.member_id).first()
         if portal is None:
-            portal = Portal(member_id=handshake.member_id)
-        portal.domain = handshake.domain
-        portal.client_endpoint = handshake.client_endpoint
+            portal = Portal(member_id=proven.member_id)
+        portal.domain = proven.domain or urlsplit(proven.client_endpoint).netloc
+        portal.client_endpoint = proven.client_endpoint
         portal.server_endpoint = handshake.server_endpoint
         portal.scope = handshake.scopes or portal.scope
         portal.app_status = handshake.app_status[:2]
@@ -148,7 +188,8 @@ def install_portal(handshake: Handshake) -> Portal:
         if handshake.refresh_token:
             portal.set_tokens(access_token=handshake.access_token, refresh_token=handshake.refresh_token,
                               expires_in=handshake.expires_in, user_id=installer)
-        portal.status = PortalStatus.ACTIVE if app_info.get("INSTALLED") else PortalStatus.PENDING
+        installed = proven.installed or bool(app_info.get("INSTALLED"))
+        portal.status = PortalStatus.ACTIVE if installed else PortalStatus.PENDING
         portal.status_reason = ""
         portal.installed_at = portal.installed_at if portal.pk and portal.uninstalled_at is None else timezone.now()
         portal.uninstalled_at = None
@@ -268,7 +309,8 @@ def enter_app_frame(form: Mapping[str, str], query: Mapping[str, str]) -> FrameU
     changed = False
     if app_info and app_info.get("INSTALLED"):
         portal.status, changed = PortalStatus.ACTIVE, True
-    if portal.status == PortalStatus.NEEDS_REAUTH and is_admin and handshake.refresh_token:
+    if portal.status == PortalStatus.NEEDS_REAUTH and is_admin and handshake.refresh_token and _pair_belongs_to(
+            portal, handshake):
         # An administrator's fresh pair brings a portal whose refresh token died back to life.
         portal.set_tokens(access_token=handshake.access_token, refresh_token=handshake.refresh_token,
                           expires_in=handshake.expires_in, user_id=str(profile.get("ID", "")))
@@ -276,6 +318,15 @@ def enter_app_frame(form: Mapping[str, str], query: Mapping[str, str]) -> FrameU
     if changed:
         portal.save()
     return FrameUser(portal=portal, user_id=str(profile.get("ID", "")), is_admin=is_admin)
+
+
+def _pair_belongs_to(portal: Portal, handshake: Handshake) -> bool:
+    """A frame's pair revives a portal only when the OAuth server says it is that portal's."""
+    try:
+        return prove_token(portal.server_endpoint, handshake.access_token).member_id == portal.member_id
+    except InstallRefused as exc:
+        log.warning("Frame pair for %s not taken: %s", portal.domain, exc)
+        return False
 
 
 def refresh_portal_info(portal: Portal) -> Portal:

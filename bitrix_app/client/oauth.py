@@ -117,6 +117,18 @@ def refresh_portal_tokens(portal_id: int, failed_access_token: str | None = None
                 portal.save()
                 reauth = exc
             else:
+                answered_for = str(token.get("member_id") or portal.member_id)
+                if answered_for != portal.member_id:
+                    # The pair must be this portal's; the OAuth server's answer names the portal (DOCS
+                    # settings/oauth/auto-renewal.md: member_id, client_endpoint in the refresh answer).
+                    raise BitrixAuthError("wrong_portal", f"the OAuth server renewed a pair of portal {answered_for}",
+                                          method="oauth/token")
+                client_endpoint = str(token.get("client_endpoint") or "")
+                if client_endpoint and client_endpoint != portal.client_endpoint:
+                    # The portal changed its address (a renamed cloud portal); the OAuth server knows the new one.
+                    log.info("Portal %s moved to %s (from the refresh answer)", portal.member_id, client_endpoint)
+                    portal.client_endpoint = client_endpoint
+                    portal.domain = urlsplit(client_endpoint).netloc or portal.domain
                 portal.set_tokens(
                     access_token=token["access_token"],
                     refresh_token=token.get("refresh_token") or portal.refresh_token,

@@ -357,15 +357,34 @@ def create_oauth_app(state: PortalState) -> Flask:
             state.stats["token_refreshes"] += 1
             return jsonify(state.issue_tokens(user_id))
 
+    # b24pysdk calls `/rest/app.info/` (trailing slash); both spellings are the same method.
     @app.route("/rest/app.info", methods=["GET", "POST"])
+    @app.route("/rest/app.info/", methods=["GET", "POST"])
     def app_info():
+        """What the token belongs to, in the OAuth server's own shape (not the portal's app.info).
+
+        Source: b24pysdk api/responses/bitrix_app_info_response.py (B24AppInfoResult, B24AppInfoInstall),
+        the SDK that validates frame and event data against this answer; PHPSDK src/Core/ApiClient.php
+        asks the same endpoint because "we can't trust tokens from portal placement or portal event".
+        """
         params = _request_params()
         with state.lock:
             try:
-                state.user_for_token(params.get("auth"))
+                user_id = state.user_for_token(params.get("auth"))
             except RestError as exc:
                 return jsonify(exc.body()), exc.status
-            return jsonify(result=methods.app_info_result(state), time=_time_block(time.time()))
+            token = state.access_tokens[params.get("auth")]
+            result = {
+                "client_id": state.app.client_id, "scope": ",".join(state.app.scope),
+                "expires": time.strftime("%Y-%m-%dT%H:%M:%S+03:00", time.localtime(token.expires_at)),
+                "install": {"installed": state.app_installed, "version": state.app.version, "status": "L",
+                            "scope": ",".join(state.app.scope), "domain": state.domain,
+                            "uri": state.client_endpoint.removesuffix("rest/").rstrip("/"),
+                            "client_endpoint": state.client_endpoint, "member_id": state.member_id,
+                            "member_type": "PORTAL"},
+                "user_id": user_id,
+            }
+            return jsonify(result=result, time=_time_block(time.time()))
 
     return app
 

@@ -6,6 +6,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 
 class RestError(Exception):
@@ -176,11 +177,14 @@ class PortalState:
         access, refresh = secrets.token_hex(24), secrets.token_hex(24)
         self.access_tokens[access] = Token(user_id, time.time() + self.access_ttl)
         self.refresh_tokens[refresh] = user_id
+        # The token answer's fields as DOCS settings/oauth/index.md and auto-renewal.md show them: `domain`
+        # is the OAuth server's host ("oauth.bitrix.info"), the portal is named by client_endpoint/member_id.
         return {
             "access_token": access, "refresh_token": refresh, "expires_in": int(self.access_ttl),
             "expires": int(time.time() + self.access_ttl), "user_id": user_id,
-            "scope": ",".join(self.app.scope), "member_id": self.member_id, "domain": self.domain,
-            "client_endpoint": self.client_endpoint, "server_endpoint": self.server_endpoint, "status": "L",
+            "scope": ",".join(self.app.scope), "member_id": self.member_id,
+            "domain": urlsplit(self.server_endpoint).netloc, "client_endpoint": self.client_endpoint,
+            "server_endpoint": self.server_endpoint, "status": "L",
         }
 
     def user_for_token(self, access_token: str | None) -> int:
