@@ -36,9 +36,10 @@ def _user_params(fields: dict[str, Any], *, creating: bool) -> dict[str, Any]:
 
 class Applier:
     def __init__(self, portal, client: BitrixClient, run: SyncRun, plan: p.SyncPlan, journal: dict[int, SyncOperation],
-                 *, heartbeat=lambda: None):
+                 *, fence=lambda: None):
         self.portal, self.client, self.run, self.plan = portal, client, run, plan
-        self.heartbeat = heartbeat
+        # Called before every write: raises when this run's lease was lost (another run owns the portal).
+        self.fence = fence
         self.absences = CalendarAbsenceWriter()
         self.journal = journal  # id(op) -> its SyncOperation row
         self.departments = {m.payroll_id: m.bitrix_id for m in DepartmentMapping.objects.filter(portal=portal)
@@ -105,6 +106,7 @@ class Applier:
         for op, key, command in ready:
             commands[key] = command
             keyed.append((op, key))
+        self.fence()
         SyncOperation.objects.filter(pk__in=[self.journal[id(op)].pk for op, _ in keyed]).update(status=OperationStatus.INTENT)
         try:
             outcomes = self.client.batch(commands)
@@ -113,7 +115,6 @@ class Applier:
             # for the next run to check, and this run stops here.
             log.warning("Batch failed for portal %s: %s", self.portal.domain, exc.message)
             raise
-        self.heartbeat()
         with transaction.atomic():
             for user_id, skey in sections_needed.items():
                 outcome = outcomes.get(skey)

@@ -100,6 +100,7 @@ class RunStatus(models.TextChoices):
     SUCCEEDED = "succeeded", _("Succeeded")
     PARTIAL = "partial", _("Finished with errors")
     FAILED = "failed", _("Failed")
+    INTERRUPTED = "interrupted", _("Interrupted (its worker stopped)")
 
 
 class SyncRun(models.Model):
@@ -116,6 +117,8 @@ class SyncRun(models.Model):
     dismissals = models.PositiveIntegerField(default=0)
     rest_calls = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    # The holder of the portal's sync lease while this run runs: a run whose lease lapsed lost its worker.
+    lease_holder = models.CharField(max_length=32, blank=True)
     # What the run saw in ZUP, for the mapping pages: departments, organisations, absence kinds, people.
     source_summary = models.JSONField(default=dict)
 
@@ -168,3 +171,13 @@ class WorkflowWebhook(models.Model):
     first_day_field = models.CharField(max_length=50)
     last_day_field = models.CharField(max_length=50)
     comment_field = models.CharField(max_length=50, blank=True)
+
+
+class Lease(models.Model):
+    """Who holds a named piece of work (a portal's sync, its outbox) and until when (hrsync.locks)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    holder = models.CharField(max_length=32)
+    expires_at = models.DateTimeField()
+    acquired_at = models.DateTimeField()
+    renewed_at = models.DateTimeField()

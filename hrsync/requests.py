@@ -158,14 +158,22 @@ def process_outbox(portal: Portal) -> dict[str, int]:
         return counts
     client = odata_client(connection) if connection.mode == ConnectionMode.ODATA else None
     now = timezone.now()
-    for item in OutboxItem.objects.filter(portal=portal, status=OutboxStatus.PENDING).order_by("created_at"):
-        if item.next_attempt_at and item.next_attempt_at > now:
-            counts["waiting"] += 1
-            continue
-        if client is None and "employment_guid" in item.payload:
-            counts["waiting"] += 1  # prepared; 1C has not confirmed it yet
-            continue
-        deliver(item, connection, client)
+    due = OutboxItem.objects.filter(portal=portal, status=OutboxStatus.PENDING).order_by("created_at")
+    for item_id in list(due.values_list("pk", flat=True)):
+        # Each item is delivered under its row lock, held until its outcome is saved: a second delivery
+        # of the same item (another worker, a lapsed lease) waits, then finds it no longer pending. Exactly
+        # once however long ZUP takes; a worker killed mid-write leaves the marker to find (outbox.deliver).
+        with transaction.atomic():
+            item = OutboxItem.objects.select_for_update().filter(pk=item_id, status=OutboxStatus.PENDING).first()
+            if item is None:
+                continue
+            if item.next_attempt_at and item.next_attempt_at > now:
+                counts["waiting"] += 1
+                continue
+            if client is None and "employment_guid" in item.payload:
+                counts["waiting"] += 1  # prepared; 1C has not confirmed it yet
+                continue
+            deliver(item, connection, client)
         counts[{OutboxStatus.DELIVERED: "delivered", OutboxStatus.REFUSED: "refused",
                 OutboxStatus.REJECTED: "rejected"}.get(item.status, "waiting")] += 1
     counts["reported"] = report_outcomes(portal)

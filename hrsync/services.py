@@ -7,7 +7,7 @@ from dataclasses import asdict
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from bitrix_app.client import BitrixClient, BitrixError, Command
@@ -19,7 +19,7 @@ from payroll_connector.services import read_snapshot
 
 from .absences import ABSENCE_MARK, CalendarAbsenceWriter
 from .apply import Applier
-from .locks import SyncBusy, portal_sync_lock
+from .locks import SyncBusy, lease_alive, portal_preview_lock, portal_sync_lock, preview_lease_name, sync_lease_name
 from .models import (
     AbsenceTypeMapping,
     DepartmentDecision,
@@ -173,13 +173,14 @@ def run_sync(portal: Portal, *, dry_run: bool = False, trigger: str = "manual", 
     if connection is None:
         raise SyncRefused(f"portal {portal.domain} has no 1C:ZUP connection: run payroll_connect")
     config = sync_config(portal)
-    with portal_sync_lock(portal.pk) as lock:
-        run = SyncRun.objects.create(portal=portal, trigger=trigger, dry_run=dry_run)
+    # A dry run writes nothing to the portal: it never holds (or waits for) the sync's lease.
+    with (portal_preview_lock if dry_run else portal_sync_lock)(portal.pk) as lock:
+        run = SyncRun.objects.create(portal=portal, trigger=trigger, dry_run=dry_run, lease_holder=lock.holder)
         client = BitrixClient.for_portal(portal)
         try:
             snapshot = read_snapshot(connection, today=today)
             state = read_portal_state(client, portal)
-            lock.heartbeat()
+            lock.check()
             if not dry_run and recover_intents(portal, client, state):
                 state = read_portal_state(client, portal)
             settings = SyncSettings(
@@ -205,19 +206,47 @@ def run_sync(portal: Portal, *, dry_run: bool = False, trigger: str = "manual", 
             elif plan.guard:
                 run.status, run.guard_reason = RunStatus.WAITING, plan.guard
             else:
-                run.outcome = Applier(portal, client, run, plan, journal, heartbeat=lock.heartbeat).apply()
+                run.outcome = Applier(portal, client, run, plan, journal, fence=lock.check).apply()
                 run.status = RunStatus.PARTIAL if run.outcome["failed"] else RunStatus.SUCCEEDED
         except (BitrixError, PayrollError) as exc:
             run.status, run.error = RunStatus.FAILED, exc.message
             log.warning("Sync of %s failed: %s", portal.domain, exc.message)
         except SyncBusy as exc:
             run.status, run.error = RunStatus.FAILED, str(exc)
-        finally:
-            run.rest_calls = client.stats.http_calls
-            run.finished_at = timezone.now()
+        except (IntegrityError, Portal.DoesNotExist, DatabaseError):
+            if Portal.objects.filter(pk=portal.pk).exists():
+                raise
+            # The portal was uninstalled with "clear data" while this run ran: nothing is left to journal.
+            log.info("Portal %s was deleted during its sync; the run stops", portal.domain)
+            raise SyncRefused(f"portal {portal.domain} was deleted during the run") from None
+        except Exception as exc:  # a defect, not a remote answer: the run ends failed and says so
+            log.exception("Sync of %s stopped by an internal error", portal.domain)
+            run.status, run.error = RunStatus.FAILED, f"internal error: {exc.__class__.__name__}: {exc}"[:2000]
+        run.rest_calls = client.stats.http_calls
+        run.finished_at = timezone.now()
+        try:
             run.save()
+        except (IntegrityError, DatabaseError):
+            if Portal.objects.filter(pk=portal.pk).exists():
+                raise
+            raise SyncRefused(f"portal {portal.domain} was deleted during the run") from None
     notify_admins(portal, run)
     return run
+
+
+def interrupted_runs() -> list[SyncRun]:
+    """Runs still marked running whose lease lapsed (their worker died): each is marked interrupted, once."""
+    stopped = []
+    for run in SyncRun.objects.filter(status=RunStatus.RUNNING).order_by("pk"):
+        name = preview_lease_name(run.portal_id) if run.dry_run else sync_lease_name(run.portal_id)
+        if lease_alive(name, run.lease_holder):
+            continue
+        marked = SyncRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+            status=RunStatus.INTERRUPTED, finished_at=timezone.now(),
+            error="the worker running this sync stopped before it finished; the next run completes its work")
+        if marked:
+            stopped.append(run)
+    return stopped
 
 
 def _journal(run: SyncRun, plan: p.SyncPlan) -> dict[int, SyncOperation]:

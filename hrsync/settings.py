@@ -134,8 +134,11 @@ PAYROLL_ODATA_HEADS_ENTITY = env.str("PAYROLL_ODATA_HEADS_ENTITY", default="Info
 PAYROLL_ODATA_HEADS_DEPARTMENT_FIELD = env.str("PAYROLL_ODATA_HEADS_DEPARTMENT_FIELD", default="Подразделение_Key")
 PAYROLL_ODATA_HEADS_EMPLOYEE_FIELD = env.str("PAYROLL_ODATA_HEADS_EMPLOYEE_FIELD", default="Руководитель_Key")
 
-# Seconds a run's lock lives without renewal (renewed on every batch): how soon a killed worker's portal frees.
-HRSYNC_LOCK_TTL = env.int("HRSYNC_LOCK_TTL", default=300)
+# Seconds a sync's (or outbox delivery's) lease lives without renewal. A heartbeat renews it every third
+# of that while the work runs, so this is how soon a killed worker's portal frees, not a limit on a step.
+HRSYNC_LEASE_TTL = env.int("HRSYNC_LEASE_TTL", default=30)
+# How often beat looks for runs whose worker died (lease lapsed) and resumes them.
+HRSYNC_RESUME_SECONDS = env.int("HRSYNC_RESUME_SECONDS", default=15)
 # A processed push package starts a sync of its portal at once.
 HRSYNC_SYNC_AFTER_PACKAGE = env.bool("HRSYNC_SYNC_AFTER_PACKAGE", default=True)
 
@@ -156,6 +159,9 @@ CELERY_BEAT_SCHEDULE = {
     "bitrix-keep-portals-alive": {"task": "bitrix_app.tasks.keep_portals_alive", "schedule": 7 * 24 * 3600},
     # Each portal runs on its own schedule (PayrollConnection.schedule_minutes); this only looks who is due.
     "hrsync-schedule-due-syncs": {"task": "hrsync.tasks.schedule_due_syncs", "schedule": 60},
+    # A crashed run is resumed within TTL + this, not at the next scheduled sync.
+    "hrsync-resume-interrupted-runs": {"task": "hrsync.tasks.resume_interrupted_runs",
+                                       "schedule": HRSYNC_RESUME_SECONDS},
     # Requests to ZUP: retried every minute while ZUP is down (each item with its own backoff).
     "hrsync-process-outboxes": {"task": "hrsync.tasks.process_all_outboxes", "schedule": 60},
     "hrsync-collect-overtime": {"task": "hrsync.tasks.collect_all_overtime", "schedule": 24 * 3600},

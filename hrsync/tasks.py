@@ -12,7 +12,7 @@ from bitrix_app.models import Portal, PortalStatus
 
 from .locks import SyncBusy, portal_outbox_lock
 from .models import SyncConfig, SyncRun
-from .services import SyncRefused, run_sync
+from .services import SyncRefused, interrupted_runs, run_sync
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,19 @@ def schedule_due_syncs() -> int:
             sync_portal.delay(portal.pk, "schedule")
             started += 1
     return started
+
+
+@shared_task
+def resume_interrupted_runs() -> list[int]:
+    """Beat, every HRSYNC_RESUME_SECONDS: a run whose worker died (its lease lapsed) is marked interrupted
+    and its portal synced again at once; the new run adopts what the dead one wrote (recover_intents)."""
+    portals = []
+    for run in interrupted_runs():
+        log.warning("Run %s of portal %s lost its worker; resuming", run.pk, run.portal_id)
+        if not run.dry_run and run.portal_id not in portals:
+            sync_portal.delay(run.portal_id, "resume")
+            portals.append(run.portal_id)
+    return portals
 
 
 def sync_after_package(sender, connection, package, **kwargs) -> None:

@@ -17,7 +17,8 @@ os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "0")
 os.environ.setdefault("BITRIX_ALLOW_HTTP", "1")  # the sandbox speaks plain http on loopback
 os.environ.setdefault("HRSYNC_ENV_FILE", "/nonexistent")
 os.environ.setdefault("HRSYNC_SYNC_AFTER_PACKAGE", "0")
-os.environ.setdefault("HRSYNC_LOCK_TTL", "4")  # a killed worker's portal frees quickly  # tests of the push path start syncs themselves
+os.environ.setdefault("HRSYNC_LEASE_TTL", "3")  # a killed worker's portal frees quickly
+os.environ.setdefault("HRSYNC_RESUME_SECONDS", "2")
 
 from hrsync.settings import *  # noqa: E402,F401,F403
 

@@ -238,7 +238,7 @@ def test_a_worker_killed_mid_run_is_finished_by_the_next_run_without_duplicates(
     assert killed.status == RunStatus.RUNNING  # never finished
     assert killed.operations.filter(status=OperationStatus.INTENT).exists()
 
-    time.sleep(4)  # the dead worker's lock expires (HRSYNC_LOCK_TTL)
+    time.sleep(4)  # the dead worker's lease lapses (HRSYNC_LEASE_TTL)
     run = run_sync(portal, today=TODAY)
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert killed.operations.filter(status=OperationStatus.INTENT).count() == 0
