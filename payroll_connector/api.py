@@ -9,7 +9,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from .errors import PayrollPackageInvalid
+from .errors import PackageConflict, PayrollPackageInvalid
 from .models import PayrollPackage
 from .push.openapi import openapi_document
 from .push.schema import package_json_schema
@@ -41,9 +41,27 @@ def _package_json(package: PayrollPackage, request: HttpRequest, *, duplicate: b
     return body
 
 
+def _is_json(request: HttpRequest) -> bool:
+    return request.content_type in ("application/json", "application/problem+json") or (
+        request.content_type.startswith("application/") and request.content_type.endswith("+json"))
+
+
+def _unsupported_media_type() -> JsonResponse:
+    return JsonResponse({"error": "unsupported_media_type", "problems": [{
+        "record": "package", "field": "Content-Type", "problem": "send the package as application/json (UTF-8)"}]},
+        status=415)
+
+
+def _usable_id(value: str) -> bool:
+    """Path parameters end up in SQL: PostgreSQL text cannot hold NUL, and our ids are at most 100 long."""
+    return 0 < len(value) <= 100 and "\x00" not in value
+
+
 @require_POST
 @push_key_required
 def packages(request: HttpRequest) -> JsonResponse:
+    if not _is_json(request):
+        return _unsupported_media_type()
     limit = settings.PAYROLL_MAX_PACKAGE_BYTES
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -60,13 +78,16 @@ def packages(request: HttpRequest) -> JsonResponse:
     except PayrollPackageInvalid as exc:
         log.warning("Package refused for portal %s: %s", request.payroll_connection.portal_id, exc)
         return JsonResponse({"error": "invalid_package", "problems": exc.problems}, status=400)
+    except PackageConflict as exc:
+        return JsonResponse({"error": "package_id_conflict", "problems": [{
+            "record": "package", "field": "package_id", "problem": exc.message}]}, status=409)
     return JsonResponse(_package_json(package, request, duplicate=not created), status=202 if created else 200)
 
 
 @require_GET
 @push_key_required
 def package_status(request: HttpRequest, package_id: str) -> JsonResponse:
-    package = request.payroll_connection.packages.filter(package_id=package_id).first()
+    package = request.payroll_connection.packages.filter(package_id=package_id).first() if _usable_id(package_id) else None
     if package is None:
         return JsonResponse({"error": "not_found"}, status=404)
     body = _package_json(package, request)
@@ -113,10 +134,16 @@ def outbox_ack(request: HttpRequest, item_id: int) -> JsonResponse:
     item = OutboxItem.objects.filter(pk=item_id, portal_id=request.payroll_connection.portal_id).first()
     if item is None:
         return JsonResponse({"error": "not_found"}, status=404)
+    if request.body and not _is_json(request):
+        return _unsupported_media_type()
     try:
         body = json.loads(request.body or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
+    if isinstance(body, dict) and any("\x00" in str(v) for v in body.values()):
+        return JsonResponse({"error": "invalid", "problems": [{"record": f"outbox/{item_id}", "field": next(
+            k for k, v in body.items() if "\x00" in str(v)), "problem": "contains the NUL character (\\u0000)"}]},
+            status=400)
     if not isinstance(body, dict) or not (body.get("document_number") or body.get("refused")):
         return JsonResponse({"error": "invalid", "problems": [{"record": f"outbox/{item_id}", "field": "document_number",
                              "problem": "send document_number (and document_ref), or refused with the reason"}]}, status=400)

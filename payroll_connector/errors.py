@@ -52,3 +52,12 @@ class PayrollPackageInvalid(PayrollError):
     def __init__(self, problems: list[dict]) -> None:
         self.problems = problems
         super().__init__(f"{len(problems)} problem(s) in the package")
+
+
+class PackageConflict(PayrollError):
+    """A package_id already received with other content: 1C must choose a new id for new content."""
+
+    def __init__(self, package_id: str) -> None:
+        self.package_id = package_id
+        super().__init__(f"package {package_id} was received before with other content; send new content "
+                         "under a new package_id")

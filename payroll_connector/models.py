@@ -6,8 +6,6 @@ from django.utils.translation import gettext_lazy as _
 
 from hrsync.crypto import EncryptedTextField
 
-from .push.records import empty_state
-
 
 class ConnectionMode(models.TextChoices):
     ODATA = "odata", _("OData (the app reads ZUP)")
@@ -39,12 +37,32 @@ class PayrollConnection(models.Model):
 
 
 class PayrollSourceState(models.Model):
-    """The HR picture 1C pushed (mode B): the last snapshot with the change packages applied."""
+    """The version of the HR picture 1C pushed (mode B); its row lock puts packages in order.
+
+    The picture itself is PayrollRecord rows: the last snapshot with the change packages applied."""
 
     connection = models.OneToOneField(PayrollConnection, on_delete=models.CASCADE, related_name="source_state")
-    records = models.JSONField(default=empty_state)
     version = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
+
+
+class PayrollRecord(models.Model):
+    """One pushed record (a person, an employment, an absence, …), so a change package touches only its rows."""
+
+    connection = models.ForeignKey(PayrollConnection, on_delete=models.CASCADE, related_name="records")
+    entity = models.CharField(max_length=16)  # organisations, departments, positions, persons, employments, heads, absences
+    key = models.CharField(max_length=400)  # the record's guid; an absence's document|employment|kind|start
+    # Looked up by a change: an absence by its document and employee, an employment by its person.
+    document_guid = models.CharField(max_length=36, blank=True)
+    employment_guid = models.CharField(max_length=36, blank=True)
+    person_guid = models.CharField(max_length=36, blank=True)
+    data = models.JSONField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["connection", "entity", "key"], name="one_record_per_key")]
+        indexes = [models.Index(fields=["connection", "entity", "document_guid", "employment_guid"]),
+                   models.Index(fields=["connection", "entity", "person_guid"]),
+                   models.Index(fields=["connection", "entity", "employment_guid"])]
 
 
 class PackageStatus(models.TextChoices):
@@ -65,6 +83,8 @@ class PayrollPackage(models.Model):
     # The package as 1C sent it (validated), kept until processed, then emptied. Raw text rather than a
     # JSON column: a 20,000-person snapshot is not parsed, dumped and parsed again on the way in.
     body = models.TextField(blank=True)
+    # What arrived under this package_id: a repeat must be the same package, or it is refused (409).
+    body_sha256 = models.CharField(max_length=64, blank=True)
     results = models.JSONField(default=dict)
     error = models.TextField(blank=True)
     received_at = models.DateTimeField(auto_now_add=True)

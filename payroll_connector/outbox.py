@@ -16,8 +16,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from .errors import PayrollError, PayrollODataError
-from .models import OutboxItem, OutboxKind, OutboxStatus, PayrollConnection, PayrollSourceState
+from .models import OutboxItem, OutboxKind, OutboxStatus, PayrollConnection
 from .odata.client import ODataClient, datetime_literal
+from .push.store import records_of
 
 log = logging.getLogger(__name__)
 
@@ -80,12 +81,10 @@ def _live_absences(rows: list[dict]) -> list[dict]:
 
 
 def _facts_pushed(connection: PayrollConnection, person: str, start: date, end: date) -> tuple[dict, list[dict]]:
-    state = PayrollSourceState.objects.filter(connection=connection).first()
-    records = state.records if state else {"employments": {}, "absences": {}}
-    employment = _pick_employment([e for e in records["employments"].values() if e["person_guid"] == person], start)
+    employment = _pick_employment(records_of(connection, "employments", person_guid=person), start)
     day_start, day_end = start.isoformat(), end.isoformat()
-    overlaps = _live_absences([a for a in records["absences"].values() if a["employment_guid"] == employment["guid"]
-                               and a["start"] <= day_end and (not a.get("end") or a["end"] >= day_start)])
+    overlaps = _live_absences([a for a in records_of(connection, "absences", employment_guid=employment["guid"])
+                               if a["start"] <= day_end and (not a.get("end") or a["end"] >= day_start)])
     return employment, overlaps
 
 

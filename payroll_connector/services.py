@@ -1,6 +1,7 @@
 """What the push API, the tasks, the management command and (later) the settings page call."""
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import secrets
@@ -8,18 +9,20 @@ from datetime import date
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 from pydantic import ValidationError
 
 from hrsync.crypto import hash_secret, secret_matches
-from hrsync.sync.assemble import assemble_snapshot
+from hrsync.sync.assemble import absence_guid, assemble_snapshot
 from hrsync.sync.model import PayrollSnapshot, RecordProblem
 
-from .errors import PayrollError, PayrollPackageInvalid
-from .models import ConnectionMode, PackageStatus, PayrollConnection, PayrollPackage, PayrollSourceState
+from .errors import PackageConflict, PayrollError, PayrollPackageInvalid
+from .models import ConnectionMode, PackageStatus, PayrollConnection, PayrollPackage, PayrollRecord, PayrollSourceState
 from .odata.client import ODataClient
 from .odata.reader import ReaderSettings, read_source_records
-from .push.records import apply_changes, records_from_state, state_from_snapshot
+from .push.records import apply_changes, records_of_snapshot, source_records
+from .push.store import DatabaseRecordStore, all_records, replace_all
 from .push.schema import Package
 
 log = logging.getLogger(__name__)
@@ -61,7 +64,7 @@ def rotate_push_key(connection: PayrollConnection) -> str:
 
 def connection_for_push_key(key: str) -> PayrollConnection | None:
     parts = key.split("_")
-    if len(parts) < 3 or parts[0] != "hrs":
+    if len(parts) < 3 or parts[0] != "hrs" or "\x00" in key or len(parts[1]) > 24:
         return None
     connection = PayrollConnection.objects.filter(push_key_id=parts[1], mode=ConnectionMode.PUSH).select_related("portal").first()
     if connection is None or not secret_matches(key, connection.push_key_hash):
@@ -109,17 +112,12 @@ def read_snapshot(connection: PayrollConnection, *, today: date | None = None) -
             raise
         PayrollConnection.objects.filter(pk=connection.pk).update(last_read_at=timezone.now(), last_error="")
     else:
-        state = PayrollSourceState.objects.filter(connection=connection).first()
-        source = records_from_state(state.records if state else PayrollSourceState().records)
+        source = source_records(all_records(connection))
     return assemble_snapshot(source, organisation_filter=organisation_filter)
 
 
 # -- push packages ----------------------------------------------------------------------------------------
-def _schema_problems(raw: bytes, error: ValidationError) -> list[dict]:
-    try:
-        document = json.loads(raw)
-    except ValueError:
-        document = None
+def _schema_problems(document, error: ValidationError) -> list[dict]:
     problems = []
     for item in error.errors()[:500]:
         location = [p for p in item["loc"] if not (isinstance(p, str) and p in _UNION_TAGS)]
@@ -127,8 +125,9 @@ def _schema_problems(raw: bytes, error: ValidationError) -> list[dict]:
         for part in location[:-1] if len(location) > 1 else location:
             path.append(f"[{part}]" if isinstance(part, int) else part)
             node = node[part] if isinstance(node, (dict, list)) and _has(node, part) else None
-            if isinstance(node, dict) and node.get("guid"):
-                record_guid = node["guid"]
+            if isinstance(node, dict):
+                # The record's own id: most have `guid`, an absence is named by its document.
+                record_guid = str(_record_id(node) or record_guid)
         record = "".join(p if p.startswith("[") else f".{p}" for p in path).lstrip(".")
         field = str(location[-1]) if location else ""
         if record_guid:
@@ -146,11 +145,80 @@ def _has(node, part) -> bool:
     return (isinstance(node, dict) and part in node) or (isinstance(node, list) and isinstance(part, int) and part < len(node))
 
 
+MAX_JSON_DEPTH = 64  # a package is a few levels deep; anything deeper is refused before it is parsed
+
+
+def _json_too_deep(raw: bytes) -> bool:
+    """Nesting depth of brackets outside strings, without recursion (so 3,000 levels cannot crash us)."""
+    depth, in_string, escaped = 0, False, False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return True
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return False
+
+
+def _record_id(node: dict) -> str:
+    value = node.get("guid") or node.get("document_guid")
+    return value if isinstance(value, str) and "\x00" not in value else ""
+
+
+def _nul_problems(document) -> list[dict]:
+    """Every string (key or value) holding U+0000, named by record and field: PostgreSQL cannot store it."""
+    problems: list[dict] = []
+    stack = [(document, "package", "")]
+    while stack and len(problems) < 100:
+        node, record, guid = stack.pop()
+        if isinstance(node, dict):
+            guid = str(_record_id(node) or guid)
+            for key, value in node.items():
+                where = f"{record} ({guid})" if guid and record != "package" else record
+                if "\x00" in key or (isinstance(value, str) and "\x00" in value):
+                    problems.append({"record": where, "field": key.replace("\x00", "\\u0000"),
+                                     "problem": "contains the NUL character (\\u0000), which no text may hold"})
+                elif isinstance(value, (dict, list)):
+                    stack.append((value, key if record == "package" else f"{record}.{key}", guid))
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                if isinstance(value, str) and "\x00" in value:
+                    problems.append({"record": f"{record}[{index}]", "field": record.rsplit(".", 1)[-1],
+                                     "problem": "contains the NUL character (\\u0000), which no text may hold"})
+                elif isinstance(value, (dict, list)):
+                    stack.append((value, f"{record}[{index}]", ""))
+    return problems
+
+
+def _edge_problems(raw: bytes) -> tuple[object, list[dict]]:
+    """What no schema says but the app and its database need: JSON, shallow, no NUL in any text."""
+    if _json_too_deep(raw):
+        return None, [{"record": "package", "field": "", "problem": f"JSON nested deeper than {MAX_JSON_DEPTH} levels"}]
+    try:
+        document = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        return None, [{"record": "package", "field": "", "problem": f"Invalid JSON: {str(exc)[:200]}"}]
+    return document, _nul_problems(document)
+
+
 def parse_package(raw: bytes) -> Package:
+    document, problems = _edge_problems(raw)
+    if problems:
+        raise PayrollPackageInvalid(problems)
     try:
         package = Package.model_validate_json(raw)
     except ValidationError as exc:
-        raise PayrollPackageInvalid(_schema_problems(raw, exc)) from exc
+        raise PayrollPackageInvalid(_schema_problems(document, exc)) from exc
     if package.kind == "snapshot" and package.snapshot is None:
         raise PayrollPackageInvalid([{"record": "package", "field": "snapshot", "problem": "a snapshot package needs `snapshot`"}])
     if package.kind == "changes" and package.changes is None:
@@ -169,11 +237,15 @@ def receive_package(connection: PayrollConnection, raw: bytes) -> tuple[PayrollP
     fields = {"kind": package.kind, "snapshot_id": (snapshot.snapshot_id or "") if snapshot else "",
               "part": snapshot.part if snapshot else 1, "parts": snapshot.parts if snapshot else 1}
     package_id = package.package_id
+    digest = hashlib.sha256(raw).hexdigest()
     # The validated model of a large snapshot weighs hundreds of MB; only the raw text is kept.
     del package, snapshot
     with transaction.atomic():
         stored, created = PayrollPackage.objects.get_or_create(
-            connection=connection, package_id=package_id, defaults={**fields, "body": raw.decode("utf-8")})
+            connection=connection, package_id=package_id,
+            defaults={**fields, "body": raw.decode("utf-8"), "body_sha256": digest})
+        if not created and stored.body_sha256 and stored.body_sha256 != digest:
+            raise PackageConflict(package_id)
         PayrollConnection.objects.filter(pk=connection.pk).update(last_package_at=timezone.now())
         if created:
             from .tasks import process_payroll_package
@@ -185,6 +257,52 @@ def receive_package(connection: PayrollConnection, raw: bytes) -> tuple[PayrollP
 def _problem_rows(problems: list[RecordProblem]) -> list[dict]:
     return [{"entity": p.entity, "record": p.record, "label": p.label, "field": p.field, "code": p.code,
              "problem": p.message, "blocking": p.blocking} for p in problems]
+
+
+def _record_counts(connection: PayrollConnection) -> dict[str, int]:
+    counts = dict(PayrollRecord.objects.filter(connection=connection).values_list("entity").annotate(n=Count("pk")))
+    return {name: counts.get(name, 0) for name in ("organisations", "departments", "positions", "persons",
+                                                   "employments", "absences")}
+
+
+def _problems_of_changes(connection: PayrollConnection, results: list[dict], touched: set[tuple[str, str]]) -> list[RecordProblem]:
+    """The checks of the assembler, run on what a change package touched and what that refers to.
+
+    Organisations, departments and positions are few and are all read (a department's checks walk its
+    tree); of persons, employments and absences only the touched ones and their neighbours are, so the
+    cost follows the package, not the company. The periodic full read reports everything anyway.
+    """
+    rows = PayrollRecord.objects.filter(connection=connection)
+    touched_keys = {key for _, key in touched} | {r["record"] for r in results if r["record"]}
+    employment_keys = {k for e, k in touched if e == "employments"}
+    absence_rows = list(rows.filter(entity="absences", key__in=[k for e, k in touched if e == "absences"]))
+    employment_keys |= {r.employment_guid for r in absence_rows}
+    employment_keys |= {r.employment_guid for r in rows.filter(entity="heads", key__in=touched_keys)}
+    person_keys = {k for e, k in touched if e == "persons"}
+    employments = list(rows.filter(entity="employments", key__in=employment_keys))
+    person_keys |= {r.person_guid for r in employments}
+    persons = list(rows.filter(entity="persons", key__in=person_keys))
+    emails = [str(p.data.get("email") or "").strip() for p in persons if p.data.get("email")]
+    if emails:  # a duplicate e-mail is a problem of both people
+        persons += list(rows.filter(entity="persons").exclude(key__in=person_keys).filter(
+            data__email__in=emails))
+    person_keys = {p.key for p in persons}
+    employments += list(rows.filter(entity="employments", person_guid__in=person_keys).exclude(key__in=employment_keys))
+    neighbourhood = [(r.entity, r.data) for r in rows.filter(entity__in=("organisations", "departments", "positions"))]
+    neighbourhood += [(r.entity, r.data) for r in [*persons, *employments, *absence_rows]]
+    neighbourhood += [(r.entity, r.data) for r in rows.filter(entity="heads", key__in=touched_keys)]
+    snapshot = assemble_snapshot(source_records(neighbourhood),
+                                 organisation_filter=frozenset(connection.organisation_filter) or None)
+    absence_ids = {absence_guid(a.data["document_guid"], a.data["employment_guid"], a.data["kind"],
+                                date.fromisoformat(a.data["start"])) for a in absence_rows}
+    wanted = touched_keys | absence_ids
+    return [p for p in snapshot.problems if p.record in wanted]
+
+
+def fail_package(package_pk: int, error: str) -> None:
+    """Processing broke on something the checks at the edge did not catch: say so on the package."""
+    PayrollPackage.objects.filter(pk=package_pk).exclude(status=PackageStatus.PROCESSED).update(
+        status=PackageStatus.FAILED, error=error[:2000], processed_at=timezone.now())
 
 
 def process_package(package_pk: int) -> PayrollPackage:
@@ -203,24 +321,27 @@ def process_package(package_pk: int) -> PayrollPackage:
                 package.results = {"summary": {"parts_received": len(parts), "parts": package.parts}}
                 package.save(update_fields=["status", "results"])
                 return package
-            state.records = state_from_snapshot([json.loads(p.body)["snapshot"] for p in parts])
+            replace_all(package.connection, records_of_snapshot([json.loads(p.body)["snapshot"] for p in parts]))
             change_results: list[dict] = []
+            snapshot = assemble_snapshot(source_records(all_records(package.connection)),
+                                         organisation_filter=frozenset(package.connection.organisation_filter) or None)
+            problems = list(snapshot.problems)
+            summary = {"organisations": len(snapshot.organisations), "departments": len(snapshot.departments),
+                       "positions": len(snapshot.positions), "persons": len(snapshot.persons),
+                       "employments": sum(len(p.employments) for p in snapshot.persons),
+                       "absences": len(snapshot.absences)}
         else:
             parts = [package]
-            change_results = apply_changes(state.records, Package.model_validate_json(package.body))
+            store = DatabaseRecordStore(package.connection)
+            change_results = apply_changes(store, Package.model_validate_json(package.body))
+            store.flush()
+            problems = _problems_of_changes(package.connection, change_results, store.touched)
+            summary = _record_counts(package.connection)
         state.version += 1
         state.save()
-        snapshot = assemble_snapshot(records_from_state(state.records),
-                                     organisation_filter=frozenset(package.connection.organisation_filter) or None)
-        touched = {r["record"] for r in change_results}
-        problems = [p for p in snapshot.problems if package.kind == "snapshot" or p.record in touched]
-        summary = {"organisations": len(snapshot.organisations), "departments": len(snapshot.departments),
-                   "positions": len(snapshot.positions), "persons": len(snapshot.persons),
-                   "employments": sum(len(p.employments) for p in snapshot.persons),
-                   "absences": len(snapshot.absences), "problems": len(problems),
-                   "blocked": sum(1 for p in problems if p.blocking),
-                   "changes_applied": sum(1 for r in change_results if r["status"] == "applied"),
-                   "changes_rejected": sum(1 for r in change_results if r["status"] == "rejected")}
+        summary.update(problems=len(problems), blocked=sum(1 for p in problems if p.blocking),
+                       changes_applied=sum(1 for r in change_results if r["status"] == "applied"),
+                       changes_rejected=sum(1 for r in change_results if r["status"] == "rejected"))
         results = {"summary": summary, "changes": change_results, "problems": _problem_rows(problems)}
         now = timezone.now()
         for part in parts:

@@ -23,7 +23,10 @@ from .model import (
     PayrollSnapshot,
     Person,
     Position,
+    EARLIEST_DATE,
+    LATEST_DATE,
     RecordProblem,
+    date_in_range,
 )
 
 # Column sizes of the Bitrix24 fields these values end up in (b_user, b_iblock_section): a longer
@@ -51,6 +54,10 @@ class SourceRecords:
     problems: list[RecordProblem] = field(default_factory=list)  # found while reading (bad dates, …)
 
 
+def _range_message(value: date) -> str:
+    return f"{value.isoformat()} is outside the dates an HR record may carry ({EARLIEST_DATE:%Y}–{LATEST_DATE:%Y}); correct it in ZUP"
+
+
 class _Checker:
     def __init__(self, problems: Iterable[RecordProblem]) -> None:
         self.problems: list[RecordProblem] = list(problems)
@@ -61,6 +68,15 @@ class _Checker:
         self.problems.append(RecordProblem(entity, record, field_name, code, message, blocking))
         if blocking:
             self.blocked.add(record)
+
+    def dates(self, entity: str, record: str, values: dict[str, date | None], *, blocking: bool = True) -> bool:
+        """Report each date outside the allowed range; True when all are fine."""
+        fine = True
+        for name, value in values.items():
+            if not date_in_range(value):
+                self.report(entity, record, name, "date_out_of_range", _range_message(value), blocking=blocking)
+                fine = False
+        return fine
 
     def labelled(self) -> list[RecordProblem]:
         return [p if p.label or p.record not in self.labels else RecordProblem(**{**p.__dict__, "label": self.labels[p.record]})
@@ -96,6 +112,8 @@ def assemble_snapshot(source: SourceRecords, *, organisation_filter: frozenset[s
             position_guid=e.get("position_guid"), hire_date=e["hire_date"], termination_date=e.get("termination_date"),
             kind=EmploymentKind(e.get("kind") or EmploymentKind.MAIN),
         )
+        check.dates("employments", employment.guid, {"hire_date": employment.hire_date,
+                                                     "termination_date": employment.termination_date})
         if employment.person_guid not in person_guids:
             check.report("employments", employment.guid, "person_guid", "unknown_person",
                          f"person {employment.person_guid} is not in the data")
@@ -151,6 +169,7 @@ def _departments(rows: list[dict], organisations: dict[str, Organisation], check
         departments[d["guid"]] = Department(d["guid"], d["name"], d.get("parent_guid") or None, d["organisation_guid"],
                                             d.get("created"), d.get("disbanded"), d.get("code") or "")
     for dep in departments.values():
+        check.dates("departments", dep.guid, {"created": dep.created, "disbanded": dep.disbanded})
         if dep.parent_guid and dep.parent_guid not in departments:
             check.report("departments", dep.guid, "parent_guid", "unknown_parent",
                          f"parent department {dep.parent_guid} is not in the data")
@@ -200,9 +219,12 @@ def _persons(rows: list[dict], employments_by_person: dict[str, list[Employment]
         if restrict and not employments:
             continue  # works only for organisations outside the filter
         email = (p.get("email") or "").strip()
+        birthday = p.get("birthday")
+        if not check.dates("persons", p["guid"], {"birthday": birthday}, blocking=False):
+            birthday = None  # a wrong birthday is reported and left out; the person still syncs
         person = Person(
             guid=p["guid"], last_name=p.get("last_name") or "", first_name=p.get("first_name") or "",
-            middle_name=p.get("middle_name") or "", birthday=p.get("birthday"), gender=p.get("gender") or "",
+            middle_name=p.get("middle_name") or "", birthday=birthday, gender=p.get("gender") or "",
             email=email, phones=tuple(p.get("phones") or ()), employments=employments,
         )
         persons[person.guid] = person
@@ -254,6 +276,7 @@ def _absences(rows: list[dict], employment_guids: set[str], check: _Checker, *, 
         if absence.employment_guid not in employment_guids:
             check.report("absences", guid, "employment_guid", "unknown_employment",
                          f"employment {absence.employment_guid} is not in the data")
+        check.dates("absences", guid, {"start": absence.start, "end": absence.end})
         if absence.end and absence.end < absence.start:
             check.report("absences", guid, "end", "dates_reversed", f"ends {absence.end} before it starts {absence.start}")
     return absences

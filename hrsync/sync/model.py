@@ -11,6 +11,17 @@ from datetime import date
 from enum import Enum
 
 
+# Dates an HR record may carry. No hire, absence or birthday needs more, and inside these bounds every
+# date fits Bitrix24's date fields and the planner's date arithmetic (an open-ended absence is shown for
+# a few months past its start). Outside them a record is refused by name, never carried into a run.
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
+
+
+def date_in_range(value: date | None) -> bool:
+    return value is None or EARLIEST_DATE <= value <= LATEST_DATE
+
+
 class EmploymentKind(str, Enum):
     """ZUP's ВидыЗанятости, as the sync needs them."""
 

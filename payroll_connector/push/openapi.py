@@ -28,7 +28,9 @@ def openapi_document(server_url: str) -> dict:
                     "error": {"type": "string"}, "problems": {"type": "array",
                                                               "items": {"$ref": "#/components/schemas/SchemaProblem"}}}}}}},
         "401": {"description": "Missing or wrong push key"},
+        "409": {"description": "This package_id was received before with other content; nothing was stored"},
         "413": {"description": "Larger than PAYROLL_MAX_PACKAGE_BYTES: send the snapshot in parts"},
+        "415": {"description": "Not application/json"},
     }
     return {
         "openapi": "3.0.3",

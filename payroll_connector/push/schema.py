@@ -10,10 +10,14 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from hrsync.sync.model import EARLIEST_DATE, LATEST_DATE
+
 SCHEMA_VERSION = "1.0"
 
 Guid = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
 Text = Annotated[str, StringConstraints(max_length=1000)]
+# The dates an HR record may carry (hrsync.sync.model): a package with another is refused, record named.
+Day = Annotated[date, Field(ge=EARLIEST_DATE, le=LATEST_DATE)]
 
 
 class _Record(BaseModel):
@@ -33,8 +37,8 @@ class DepartmentIn(_Record):
     parent_guid: Guid | None = None
     organisation_guid: Guid
     code: Text = ""
-    created: date | None = None
-    disbanded: date | None = None
+    created: Day | None = None
+    disbanded: Day | None = None
 
 
 class PositionIn(_Record):
@@ -47,7 +51,7 @@ class PersonIn(_Record):
     last_name: Text = ""
     first_name: Text = ""
     middle_name: Text = ""
-    birthday: date | None = None
+    birthday: Day | None = None
     gender: Literal["M", "F", ""] = ""
     email: Text = Field("", description="Checked by the app: a wrong one is reported for that person")
     phones: list[Text] = Field(default_factory=list, max_length=20)
@@ -60,8 +64,8 @@ class EmploymentIn(_Record):
     organisation_guid: Guid
     department_guid: Guid | None = None
     position_guid: Guid | None = None
-    hire_date: date
-    termination_date: date | None = None
+    hire_date: Day
+    termination_date: Day | None = None
     kind: Literal["main", "internal_part_time", "external_part_time"] = "main"
 
 
@@ -76,8 +80,8 @@ class AbsenceIn(_Record):
     employment_guid: Guid
     kind: Annotated[str, StringConstraints(min_length=1, max_length=100)] = Field(
         description="Состояние as ZUP names it: ОтпускОсновной, Болезнь, Командировка, …")
-    start: date
-    end: date | None = None
+    start: Day
+    end: Day | None = None
     reversed: bool = False
 
 
@@ -110,7 +114,7 @@ class Transfer(_Record):
 class Termination(_Record):
     op: Literal["termination"]
     employment_guid: Guid
-    termination_date: date
+    termination_date: Day
 
 
 class PersonChanged(_Record):
@@ -137,7 +141,7 @@ class DepartmentUpsert(_Record):
 class DepartmentDisbanded(_Record):
     op: Literal["department_disbanded"]
     department_guid: Guid
-    disbanded: date
+    disbanded: Day
 
 
 class HeadChanged(_Record):
@@ -170,4 +174,11 @@ def package_json_schema() -> dict:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "/payroll/api/v1/schema.json"
     schema["title"] = f"hrsync payroll package v{SCHEMA_VERSION}"
+    # Each kind carries its own body; services.parse_package refuses a package without it, by name.
+    schema["allOf"] = [
+        {"if": {"properties": {"kind": {"const": "snapshot"}}, "required": ["kind"]},
+         "then": {"required": ["snapshot"], "properties": {"snapshot": {"$ref": "#/$defs/SnapshotBody"}}}},
+        {"if": {"properties": {"kind": {"const": "changes"}}, "required": ["kind"]},
+         "then": {"required": ["changes"], "properties": {"changes": {"type": "array"}}}},
+    ]
     return schema

@@ -34,7 +34,9 @@ class ZupState:
     refuse_documents: int = 0  # next N document POSTs are refused with a 1C error
     refusal_message: str = "Сотрудник в указанный период уже отсутствует"
     slow_seconds: float = 0.0
+    slow_post_seconds: float = 0.0  # extra time 1C takes to write a document (a POST)
     requests: int = 0
+    posts: int = 0  # POSTs that reached the infobase (a test waits for one, then kills the writer)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _cache: dict = field(default_factory=dict)
 
@@ -77,7 +79,8 @@ def create_zup_app(state: ZupState) -> Flask:
             return None
         with state.lock:
             state.requests += 1
-            down, slow = state.down, state.slow_seconds
+            state.posts += request.method == "POST"
+            down, slow = state.down, state.slow_seconds + (state.slow_post_seconds if request.method == "POST" else 0)
         if down:
             return Response("Service Unavailable", status=503)
         if slow:

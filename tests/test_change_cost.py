@@ -1,0 +1,48 @@
+"""A change package costs what its changes cost, not what the company weighs (SQL statements, rows written)."""
+from __future__ import annotations
+
+import json
+import uuid
+
+from django.db import connection as db
+from django.test.utils import CaptureQueriesContext
+
+from payroll_connector.models import PayrollRecord
+from payroll_connector.services import connect_push, process_package, receive_package
+from sandbox.zup.generator import generate_company
+from sandbox.zup.push import changes_package, snapshot_packages, snapshot_records
+from tests.conftest import ZUP_TODAY
+
+
+def _one_change_cost(portal, size: int) -> tuple[int, int, dict]:
+    connection, _key = connect_push(portal)
+    base = generate_company(seed=3, size=size, today=ZUP_TODAY)
+    package, _ = receive_package(connection, json.dumps(snapshot_packages(base)[0]).encode())
+    process_package(package.pk)
+    records = snapshot_records(base)
+    employment = records["employments"][0]
+    change = changes_package([
+        {"op": "transfer", "employment": {**employment, "position_guid": records["positions"][1]["guid"]}},
+        {"op": "absence_added", "absence": {"document_guid": str(uuid.uuid4()), "document_kind": "Document_Отпуск",
+                                            "employment_guid": employment["guid"], "kind": "ОтпускОсновной",
+                                            "start": "2026-12-07", "end": "2026-12-20"}},
+    ])
+    before = dict(PayrollRecord.objects.filter(connection=connection).values_list("pk", "data"))
+    stored, _ = receive_package(connection, json.dumps(change).encode())
+    with CaptureQueriesContext(db) as queries:
+        processed = process_package(stored.pk)
+    after = dict(PayrollRecord.objects.filter(connection=connection).values_list("pk", "data"))
+    written = sum(1 for pk, data in after.items() if before.get(pk) != data)
+    return len(queries.captured_queries), written, processed.results
+
+
+def test_a_one_change_package_reads_and_writes_the_same_at_any_company_size(sandbox_factory, transactional_db):
+    from tests.conftest import install
+
+    small_portal, large_portal = install(sandbox_factory()), install(sandbox_factory())
+    small_queries, small_written, small_results = _one_change_cost(small_portal, 100)
+    large_queries, large_written, large_results = _one_change_cost(large_portal, 1500)
+    assert small_written == large_written == 2  # the employment and the new absence, nothing else
+    assert large_queries == small_queries, (small_queries, large_queries)
+    for results in (small_results, large_results):
+        assert results["summary"]["changes_applied"] == 2 and results["summary"]["persons"] > 0
