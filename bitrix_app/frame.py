@@ -1,27 +1,36 @@
-"""The session of the in-portal pages, carried without cookies.
+"""The session of the in-portal pages, carried without cookies and without URLs.
 
-The pages live in a third-party iframe, where browsers block cookies, so the session is a signed,
-short-lived token (portal, user, admin flag, language) that every link and form of the pages carries
-(`?s=` / a hidden `s` field). Because an attacker's page cannot read it, the token in a POST body also
-serves as the form's CSRF token.
+The pages live in a third-party iframe, where browsers block cookies, so the page carries an opaque
+random token: in the body of every form and navigation (base.html turns links into POSTs) and in the
+`X-Frame-Session` header of the page's own requests, never in a URL, so it lands in no access log and
+no browser history. The token names a server-side row (FrameSessionRecord): it expires after
+FRAME_SESSION_IDLE seconds unused and FRAME_SESSION_MAX_AGE at most, can be revoked, and is removed with
+its portal. Because an attacker's page cannot read it, the token in a POST body is also the CSRF token.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import wraps
 from typing import Callable
 
 from django.conf import settings
-from django.core import signing
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, QueryDict
 from django.template.loader import render_to_string
-from django.utils import translation
+from django.utils import timezone, translation
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 
-from .models import Portal, PortalStatus
+from hrsync.crypto import hash_secret
 
-_SALT = "hrsync.bitrix.frame"
+from .models import FrameSessionRecord, Portal, PortalStatus
+
+SESSION_HEADER = "X-Frame-Session"
+
+
+class SessionInvalid(Exception):
+    """No such session, or it expired: the user opens the app from Bitrix24 again."""
 
 
 @dataclass(frozen=True)
@@ -30,15 +39,42 @@ class FrameSession:
     user_id: str
     is_admin: bool
     language: str
+    token: str = field(default="", repr=False, compare=False)
+
+    @classmethod
+    def open(cls, portal: Portal, user_id: str, is_admin: bool, language: str, *, auth_id: str = "") -> "FrameSession":
+        """A new session for a user Bitrix24 just vouched for (the app page's POST)."""
+        token = secrets.token_urlsafe(32)
+        FrameSessionRecord.objects.create(
+            token_hash=hash_secret(token), portal=portal, user_id=str(user_id), is_admin=is_admin, language=language,
+            auth_id=auth_id, expires_at=timezone.now() + timedelta(seconds=settings.FRAME_SESSION_IDLE),
+            admin_checked_at=timezone.now() if is_admin else None)
+        return cls(portal.pk, str(user_id), is_admin, language, token)
 
     def dumps(self) -> str:
-        return signing.dumps({"p": self.portal_id, "u": self.user_id, "a": self.is_admin, "l": self.language},
-                             salt=_SALT, compress=True)
+        return self.token
+
+    @classmethod
+    def record_for(cls, token: str) -> FrameSessionRecord:
+        if not token or len(token) > 100:
+            raise SessionInvalid("no session")
+        record = FrameSessionRecord.objects.filter(token_hash=hash_secret(token)).first()
+        now = timezone.now()
+        if record is None or record.expires_at <= now or \
+                record.created_at <= now - timedelta(seconds=settings.FRAME_SESSION_MAX_AGE):
+            raise SessionInvalid("the session expired")
+        return record
 
     @classmethod
     def loads(cls, token: str) -> "FrameSession":
-        data = signing.loads(token, salt=_SALT, max_age=settings.FRAME_SESSION_MAX_AGE)
-        return cls(int(data["p"]), str(data["u"]), bool(data["a"]), str(data["l"]))
+        """The session behind a token; each use extends it by FRAME_SESSION_IDLE (within its maximum age)."""
+        record = cls.record_for(token)
+        FrameSessionRecord.objects.filter(pk=record.pk).update(
+            expires_at=timezone.now() + timedelta(seconds=settings.FRAME_SESSION_IDLE))
+        return cls(record.portal_id, record.user_id, record.is_admin, record.language, token)
+
+    def revoke(self) -> None:
+        FrameSessionRecord.objects.filter(token_hash=hash_secret(self.token)).delete()
 
 
 def ui_language(bitrix_lang: str | None) -> str:
@@ -51,6 +87,7 @@ def frame_headers(response: HttpResponse, portal: Portal | None) -> HttpResponse
     """Let the portal (and only it) frame the page (reference §9: CSP frame-ancestors, no X-Frame-Options)."""
     ancestors = "'self'" + (f" {portal.origin}" if portal else "")
     response["Content-Security-Policy"] = f"frame-ancestors {ancestors}"
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 
@@ -58,7 +95,9 @@ def render_frame(request: HttpRequest, template: str, context: dict, *, portal: 
                  status: int = 200) -> HttpResponse:
     context = {"bx24_js_url": settings.BITRIX_JS_SDK_URL, **context}
     html = render_to_string(template, context, request=request)
-    return frame_headers(HttpResponse(html, status=status), portal)
+    response = frame_headers(HttpResponse(html, status=status), portal)
+    response["Cache-Control"] = "no-store"  # pages carry the session token
+    return response
 
 
 def frame_view(view: Callable) -> Callable:
@@ -66,22 +105,34 @@ def frame_view(view: Callable) -> Callable:
     return csrf_exempt(xframe_options_exempt(view))
 
 
-def frame_session_required(view: Callable) -> Callable:
-    """Pages reached from inside the app: need a valid session token of an operational portal.
+def _token_of(request: HttpRequest) -> str:
+    """From the POST body or the page's header; a token in the query string is not taken."""
+    return request.headers.get(SESSION_HEADER) or (request.POST.get("s", "") if request.method == "POST" else "")
 
-    A forged or expired token gets 403; the portal comes from the token, never from the request,
-    so a session of one portal can reach no other.
+
+def frame_session_required(view: Callable) -> Callable:
+    """Pages reached from inside the app: need a valid session of an operational portal.
+
+    A forged or expired session gets 403; the portal comes from the session, never from the request,
+    so a session of one portal can reach no other. A navigation (a link the page turned into a POST,
+    marked `_nav`) is a read: the view sees it as the GET it stands for.
     """
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs):
-        token = request.POST.get("s") if request.method == "POST" else request.GET.get("s")
         try:
-            session = FrameSession.loads(token or "")
-        except signing.BadSignature:
+            session = FrameSession.loads(_token_of(request))
+        except SessionInvalid:
             return frame_headers(HttpResponseForbidden("Session expired or invalid: open the app from Bitrix24 again."), None)
         portal = Portal.objects.filter(pk=session.portal_id).exclude(status=PortalStatus.UNINSTALLED).first()
         if portal is None:
             return frame_headers(HttpResponseForbidden("This portal is not connected."), None)
+        if request.method == "POST" and request.POST.get("_nav") == "1":
+            query = QueryDict(request.META.get("QUERY_STRING", ""), mutable=True)
+            for key in request.POST:
+                if key not in ("s", "_nav"):  # a filter form's fields are the query it stands for
+                    query.setlist(key, request.POST.getlist(key))
+            request.method = "GET"
+            request.GET = query
         request.frame_session = session
         request.portal = portal
         with translation.override(session.language):

@@ -95,3 +95,21 @@ class Portal(models.Model):
         self.access_token = ""
         self.refresh_token = ""
         self.access_expires_at = None
+
+
+class FrameSessionRecord(models.Model):
+    """A session of the in-portal pages (bitrix_app.frame): opaque to the page, revocable here.
+
+    Only the token's hash is stored. The AUTH_ID the user opened the app with is kept (encrypted) so a
+    change can ask Bitrix24 again whether this user is still an administrator.
+    """
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE, related_name="frame_sessions")
+    user_id = models.CharField(max_length=20)
+    is_admin = models.BooleanField(default=False)
+    language = models.CharField(max_length=8, default="ru")
+    auth_id = EncryptedTextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    admin_checked_at = models.DateTimeField(null=True, blank=True)

@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from functools import wraps
 from urllib.parse import urlencode
 
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, HttpResponseRedirect, JsonResponse
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,7 +23,9 @@ from payroll_connector import services as payroll
 from payroll_connector.errors import PayrollError
 from payroll_connector.models import PayrollConnection
 
-from .frame import frame_headers, frame_session_required, render_frame
+from .frame import FrameSession, frame_headers, frame_session_required, render_frame
+from .models import FrameSessionRecord
+from .services import still_admin
 
 
 def _since(request: HttpRequest):
@@ -34,11 +37,20 @@ def _since(request: HttpRequest):
 
 def _started_url(request: HttpRequest) -> str:
     """The progress page of the run just asked for (it starts in a worker a moment later)."""
-    return _url(request, "progress", since=(timezone.now() - timedelta(seconds=1)).isoformat())
+    return _url("progress", since=(timezone.now() - timedelta(seconds=1)).isoformat())
 
 
-def _url(request: HttpRequest, name: str, **params) -> str:
-    return reverse(f"bitrix_app:{name}") + "?" + urlencode({"s": request.frame_session.dumps(), **params})
+def _url(name: str, **params) -> str:
+    """A page's address; the session token never goes into it (it travels in the body or a header)."""
+    return reverse(f"bitrix_app:{name}") + (("?" + urlencode(params)) if params else "")
+
+
+def _go(request: HttpRequest, url: str) -> HttpResponse:
+    """After a change, move to another page the way the pages navigate: a POST carrying the session.
+
+    (A redirect would have to put the token into the URL.)"""
+    return render_frame(request, "bitrix_app/go.html", {"url": url, "s": request.frame_session.dumps()},
+                        portal=request.portal)
 
 
 def _render(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
@@ -48,12 +60,43 @@ def _render(request: HttpRequest, template: str, context: dict, status: int = 20
     return render_frame(request, template, context, portal=request.portal, status=status)
 
 
+def _forbidden(request: HttpRequest, text: str) -> HttpResponse:
+    return frame_headers(HttpResponseForbidden(text), request.portal)
+
+
+def _admin_now(request: HttpRequest) -> bool:
+    """An administrator at entry, and still one by Bitrix24's word (asked again after a minute)."""
+    session = request.frame_session
+    if not session.is_admin:
+        return False
+    record = FrameSession.record_for(session.token)
+    fresh = record.admin_checked_at and record.admin_checked_at > timezone.now() - timedelta(
+        seconds=settings.FRAME_ADMIN_RECHECK_SECONDS)
+    if fresh:
+        return True
+    if not still_admin(request.portal, record.auth_id):
+        FrameSessionRecord.objects.filter(pk=record.pk).update(is_admin=False)
+        return False
+    FrameSessionRecord.objects.filter(pk=record.pk).update(admin_checked_at=timezone.now())
+    return True
+
+
 def admin_required(view):
+    """Changes (POST) need an administrator, rechecked with Bitrix24 before the change."""
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs):
-        if request.method == "POST" and not request.frame_session.is_admin:
-            return frame_headers(HttpResponseForbidden(_("Only the portal's administrators can change hrsync's settings.")),
-                                 request.portal)
+        if request.method == "POST" and not _admin_now(request):
+            return _forbidden(request, _("Only the portal's administrators can change hrsync's settings."))
+        return view(request, *args, **kwargs)
+    return wrapper
+
+
+def admin_only(view):
+    """Pages that read what only administrators may see, or that cost a run (preview, the journal's CSV)."""
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if not request.frame_session.is_admin:
+            return _forbidden(request, _("Only the portal's administrators can do this."))
         return view(request, *args, **kwargs)
     return wrapper
 
@@ -118,7 +161,7 @@ def departments(request: HttpRequest) -> HttpResponse:
             bitrix_id = request.POST.get("bitrix_id")
             sync_services.decide_department(portal, request.POST["payroll_id"], request.POST["decision"],
                                             int(bitrix_id) if bitrix_id else None)
-        return HttpResponseRedirect(_url(request, "departments"))
+        return _go(request, _url("departments"))
     from hrsync.models import DepartmentMapping
 
     source = selectors.latest_source(portal)
@@ -180,12 +223,13 @@ def absence_types(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         chosen = {key[5:]: value for key, value in request.POST.items() if key.startswith("kind:")}
         sync_services.save_absence_types(portal, chosen)
-        return HttpResponseRedirect(_url(request, "absence_types", saved=1))
+        return _go(request, _url("absence_types", saved=1))
     return _render(request, "bitrix_app/absence_types.html", {"kinds": selectors.absence_kinds(portal),
                                                                "types": ABSENCE_TYPES, "saved": request.GET.get("saved")})
 
 
 @page
+@admin_only
 def preview(request: HttpRequest) -> HttpResponse:
     portal = request.portal
     error = ""
@@ -210,27 +254,27 @@ def preview(request: HttpRequest) -> HttpResponse:
 @page
 def run_now(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
-        return HttpResponseRedirect(_url(request, "preview"))
+        return _go(request, _url("preview"))
     from hrsync.tasks import sync_portal
 
     target = _started_url(request)
     sync_portal.delay(request.portal.pk, "manual", request.POST.get("person") or None)
-    return HttpResponseRedirect(target)
+    return _go(request, target)
 
 
 @page
 def confirm(request: HttpRequest, run_id: int) -> HttpResponse:
     run = SyncRun.objects.filter(portal=request.portal, pk=run_id, status=RunStatus.WAITING).first()
     if run is None or request.method != "POST":
-        return HttpResponseRedirect(_url(request, "home"))
+        return _go(request, _url("home"))
     if request.POST.get("decision") == "cancel":
         sync_services.cancel_run(run)
-        return HttpResponseRedirect(_url(request, "home"))
+        return _go(request, _url("home"))
     from hrsync.tasks import confirm_sync
 
     target = _started_url(request)
     confirm_sync.delay(run.pk)
-    return HttpResponseRedirect(target)
+    return _go(request, target)
 
 
 @page
@@ -249,10 +293,12 @@ def journal(request: HttpRequest) -> HttpResponse:
 
         target = _started_url(request)
         sync_portal.delay(portal.pk, "person", request.POST["person"])
-        return HttpResponseRedirect(target)
+        return _go(request, target)
     filters = {"run_id": request.GET.get("run") or None, "query": request.GET.get("q", "").strip(),
                "kind": request.GET.get("kind", ""), "status": request.GET.get("status", "")}
     if request.GET.get("format") == "csv":
+        if not request.frame_session.is_admin:  # e-mails and names of everyone: administrators only
+            return _forbidden(request, _("Only the portal's administrators can do this."))
         response = HttpResponse(selectors.journal_csv(portal, **filters), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="hrsync-journal.csv"'
         return frame_headers(response, portal)
@@ -260,7 +306,7 @@ def journal(request: HttpRequest) -> HttpResponse:
     kinds = [k for kinds in PHASES.values() for k in (c.__name__ for c in kinds)]
     return _render(request, "bitrix_app/journal.html", {"ops": selectors.journal(portal, **filters), "runs": runs,
                                                          "filters": filters, "kinds": kinds,
-                                                         "csv_url": _url(request, "journal", format="csv", **{
+                                                         "csv_url": _url("journal", format="csv", **{
                                                              k: v for k, v in (("run", filters["run_id"]), ("q", filters["query"]),
                                                                                ("kind", filters["kind"]), ("status", filters["status"])) if v})})
 

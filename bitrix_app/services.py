@@ -272,6 +272,7 @@ def _on_app_uninstall(handshake: Handshake, *, clean: bool) -> str:
             portal.delete()
             log.info("Portal %s uninstalled with CLEAN=1: its data was deleted", handshake.member_id)
             return "deleted"
+        portal.frame_sessions.all().delete()  # open pages of the portal stop working at once
         portal.status = PortalStatus.UNINSTALLED
         portal.status_reason = "uninstalled from the portal"
         portal.wipe_tokens()
@@ -318,6 +319,17 @@ def enter_app_frame(form: Mapping[str, str], query: Mapping[str, str]) -> FrameU
     if changed:
         portal.save()
     return FrameUser(portal=portal, user_id=str(profile.get("ID", "")), is_admin=is_admin)
+
+
+def still_admin(portal: Portal, auth_id: str) -> bool:
+    """Ask the portal again whether the user of this AUTH_ID is an administrator (before a change)."""
+    if not auth_id:
+        return False
+    try:
+        return bool(_token_client(PortalEndpoint.of(portal), auth_id).call("profile").get("ADMIN"))
+    except BitrixError as exc:
+        log.info("Admin recheck on %s failed: %s", portal.domain, exc.message)
+        return False
 
 
 def _pair_belongs_to(portal: Portal, handshake: Handshake) -> bool:

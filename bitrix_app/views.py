@@ -100,12 +100,13 @@ def app_entry(request: HttpRequest) -> HttpResponse:
         except InstallRefused as exc:
             log.warning("App page refused: %s", exc)
             return render_frame(request, "bitrix_app/denied.html", {}, portal=None, status=403)
-        session = FrameSession(frame_user.portal.pk, frame_user.user_id, frame_user.is_admin, language)
+        session = FrameSession.open(frame_user.portal, frame_user.user_id, frame_user.is_admin, language,
+                                    auth_id=request.POST.get("AUTH_ID", ""))
         return _home(request, frame_user.portal, session)
 
 
+@frame_session_required  # outermost: a navigation POST becomes the GET it stands for
 @require_GET
-@frame_session_required
 def home(request: HttpRequest) -> HttpResponse:
     return _home(request, request.portal, request.frame_session)
 

@@ -119,8 +119,12 @@ BITRIX_HTTP_CONNECT_TIMEOUT = env.float("BITRIX_HTTP_CONNECT_TIMEOUT", default=5
 BITRIX_MAX_RETRIES = env.int("BITRIX_MAX_RETRIES", default=5)
 # Longest wait for a 429 OPERATION_TIME_LIMIT to reset before the call fails (the window is 10 min).
 BITRIX_MAX_OPERATING_WAIT = env.float("BITRIX_MAX_OPERATING_WAIT", default=120.0)
-# Signed frame-session lifetime; each rendered page carries a fresh one.
+# In-portal page sessions: they lapse after FRAME_SESSION_IDLE seconds unused, and after FRAME_SESSION_MAX_AGE
+# at most (the AUTH_ID a change is rechecked with lives an hour, reference §2).
+FRAME_SESSION_IDLE = env.int("FRAME_SESSION_IDLE", default=900)
 FRAME_SESSION_MAX_AGE = env.int("FRAME_SESSION_MAX_AGE", default=3600)
+# How long an administrator's right, asked of Bitrix24, is trusted before a change asks again.
+FRAME_ADMIN_RECHECK_SECONDS = env.int("FRAME_ADMIN_RECHECK_SECONDS", default=60)
 
 # --- 1C:ZUP --------------------------------------------------------------------------------------
 PAYROLL_HTTP_TIMEOUT = env.float("PAYROLL_HTTP_TIMEOUT", default=120.0)  # a large page of 1C can take a while

@@ -2,10 +2,9 @@
 import re
 
 import requests
-from django.core import signing
 
 from bitrix_app.frame import FrameSession
-from bitrix_app.models import PortalStatus
+from bitrix_app.models import FrameSessionRecord, PortalStatus
 from tests.conftest import control, install
 
 
@@ -46,32 +45,76 @@ def test_forged_auth_id_gets_403(installed):
     assert _open_app(sandbox, AUTH_ID="forged").status_code == 403
 
 
-def test_the_session_link_works_without_cookies(installed, live_server):
+def _session_of(response) -> str:
+    return re.search(r'<meta name="hrsync-session" content="([^"]+)">', response.text).group(1)
+
+
+def _page(live_server, path, token, **query):
+    return requests.post(f"{live_server.url}/bitrix/app/{path}", params=query, data={"s": token, "_nav": "1"}, timeout=10)
+
+
+def test_the_session_travels_in_bodies_and_headers_never_in_urls(installed, live_server):
     sandbox, portal = installed
     response = _open_app(sandbox)
-    link = re.search(r'href="([^"]+)" data-testid="refresh-link"', response.text).group(1).replace("&amp;", "&")
-    again = requests.get(f"{live_server.url}{link}", timeout=10)  # a fresh requests call: no cookies at all
+    token = _session_of(response)
+    assert token not in "".join(re.findall(r'(?:href|action|src)="([^"]*)"', response.text))
+    assert response.headers["Cache-Control"] == "no-store" and response.headers["Referrer-Policy"] == "same-origin"
+    again = _page(live_server, "home/", token)  # a fresh requests call: no cookies at all
     assert again.status_code == 200 and portal.domain in again.text
-
-
-def test_forged_or_expired_session_gets_403(installed, live_server, settings):
-    sandbox, portal = installed
-    forged = signing.dumps({"p": portal.pk, "u": "1", "a": True, "l": "ru"}, salt="another-salt")
-    assert requests.get(f"{live_server.url}/bitrix/app/home/?s={forged}", timeout=10).status_code == 403
-    token = FrameSession(portal.pk, "1", True, "ru").dumps()
-    settings.FRAME_SESSION_MAX_AGE = -1
     assert requests.get(f"{live_server.url}/bitrix/app/home/", params={"s": token}, timeout=10).status_code == 403
+    by_header = requests.get(f"{live_server.url}/bitrix/app/progress/?format=json", timeout=10,
+                             headers={"X-Frame-Session": token})
+    assert by_header.status_code == 200 and "percent" in by_header.json()
+    stored = FrameSessionRecord.objects.get()
+    assert token not in stored.token_hash and stored.auth_id and stored.auth_id not in token
+
+
+def test_forged_expired_or_revoked_sessions_get_403(installed, live_server, settings):
+    sandbox, portal = installed
+    assert _page(live_server, "home/", "forged-" + "x" * 40).status_code == 403
+    session = FrameSession.open(portal, "1", True, "ru")
+    assert _page(live_server, "home/", session.token).status_code == 200
+    settings.FRAME_SESSION_IDLE = 0
+    idle = FrameSession.open(portal, "1", True, "ru")
+    assert _page(live_server, "home/", idle.token).status_code == 403  # unused past its idle life
+    settings.FRAME_SESSION_IDLE = 900
+    other = FrameSession.open(portal, "1", True, "ru")
+    settings.FRAME_SESSION_MAX_AGE = -1
+    assert _page(live_server, "home/", other.token).status_code == 403  # past its maximum age, used or not
+    settings.FRAME_SESSION_MAX_AGE = 3600
+    third = FrameSession.open(portal, "1", True, "ru")
+    third.revoke()
+    assert _page(live_server, "home/", third.token).status_code == 403
+
+
+def test_an_admin_demoted_in_bitrix24_can_change_nothing(installed, live_server, settings):
+    sandbox, portal = installed
+    settings.FRAME_ADMIN_RECHECK_SECONDS = 0  # ask Bitrix24 before every change
+    token = _session_of(_open_app(sandbox))
+    saved = requests.post(f"{live_server.url}/bitrix/app/absence-types/", data={"s": token, "kind:Болезнь": "OTHER"},
+                          timeout=10)
+    assert saved.status_code == 200
+    sandbox.state.users[1]["IS_ADMIN"] = False  # the portal took the right away after the app was opened
+    refused = requests.post(f"{live_server.url}/bitrix/app/absence-types/", data={"s": token, "kind:Болезнь": "VACATION"},
+                            timeout=10)
+    assert refused.status_code == 403
+    assert not FrameSessionRecord.objects.get().is_admin
+
+
+def test_uninstall_ends_open_sessions(installed, live_server):
+    sandbox, portal = installed
+    token = _session_of(_open_app(sandbox))
+    control(sandbox, "uninstall")
+    assert _page(live_server, "home/", token).status_code == 403
+    assert not FrameSessionRecord.objects.exists()
 
 
 def test_a_session_of_portal_a_shows_nothing_of_portal_b(sandbox_factory, live_server, transactional_db):
     portal_a = install(sandbox_factory())
     portal_b = install(sandbox_factory())
-    token_a = FrameSession(portal_a.pk, "1", True, "ru").dumps()
-    page = requests.get(f"{live_server.url}/bitrix/app/home/", params={"s": token_a}, timeout=10)
+    token_a = FrameSession.open(portal_a, "1", True, "ru").token
+    page = _page(live_server, "home/", token_a)
     assert portal_a.domain in page.text and portal_b.domain not in page.text
-    # Swapping the portal id inside the token breaks the signature.
-    tampered = token_a.replace(token_a.split(":")[0], signing.dumps({"p": portal_b.pk}, salt="x").split(":")[0])
-    assert requests.get(f"{live_server.url}/bitrix/app/home/", params={"s": tampered}, timeout=10).status_code == 403
 
 
 def test_uninstalled_portal_cannot_open_the_app(installed):

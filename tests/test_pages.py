@@ -14,12 +14,13 @@ def _open(sandbox, user_id=1):
     fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page.text))
     action = re.search(r'action="([^"]+)"', page.text).group(1).replace("&amp;", "&")
     response = requests.post(action, data=fields, timeout=10)
-    token = re.search(r'name="s" value="([^"]+)"|\?s=([^"&]+)', response.text)
-    return response, requests.utils.unquote(token.group(1) or token.group(2))
+    token = re.search(r'<meta name="hrsync-session" content="([^"]+)">', response.text)
+    return response, token.group(1)
 
 
 def _get(live_server, path, s, **params):
-    return requests.get(f"{live_server.url}/bitrix/app/{path}", params={"s": s, **params}, timeout=30)
+    """A page the way the pages open each other: a POST that carries the session and stands for a GET."""
+    return requests.post(f"{live_server.url}/bitrix/app/{path}", params=params, data={"s": s, "_nav": "1"}, timeout=30)
 
 
 def _post(live_server, path, s, **data):
@@ -63,13 +64,30 @@ def test_a_non_admin_sees_read_only_pages(installed, zup, live_server):
     refused = _post(live_server, "connect/", s, action="push")
     assert refused.status_code == 403
     assert not PayrollConnection.objects.filter(portal=portal).exists()
+    # A preview is a dry run against ZUP and the portal; the journal's CSV lists everyone's e-mail.
+    assert _get(live_server, "preview/", s).status_code == 403
+    assert _get(live_server, "journal/", s, format="csv").status_code == 403
+    assert 'data-testid="journal-csv"' not in _get(live_server, "journal/", s).text
+    assert not SyncRun.objects.filter(portal=portal).exists()
+
+
+def test_a_preview_never_holds_the_sync_back(installed, zup):
+    from hrsync.locks import portal_preview_lock
+    from hrsync.services import run_sync
+    from payroll_connector.services import connect_odata
+
+    sandbox, portal = installed
+    connect_odata(portal, url=zup.odata_url, username="odata", password="secret")
+    with portal_preview_lock(portal.pk):  # a preview is running
+        run = run_sync(portal)
+    assert run.status == "succeeded" and not run.dry_run
 
 
 def test_forged_tokens_and_other_portals_are_refused(sandbox_factory, live_server, transactional_db):
     a, b = sandbox_factory(), sandbox_factory()
     portal_a, portal_b = install(a), install(b)
     SyncRun.objects.create(portal=portal_b, status="succeeded", planned={"CreateUser": 1}, error="B-ONLY-MARK")
-    token_a = FrameSession(portal_a.pk, "1", True, "ru").dumps()
+    token_a = FrameSession.open(portal_a, "1", True, "ru").dumps()
     journal = _get(live_server, "journal/", token_a)
     assert journal.status_code == 200 and "B-ONLY-MARK" not in journal.text
     progress = _get(live_server, "progress/", token_a, format="json").json()
