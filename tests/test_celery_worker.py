@@ -46,6 +46,8 @@ def test_beat_task_fans_out_to_operational_portals_only(sandbox_factory, celery_
     install(healthy)
     broken_portal = install(broken)
     Portal.objects.filter(pk=broken_portal.pk).update(status=PortalStatus.NEEDS_REAUTH)
+    for running in (healthy, broken):
+        control(running, "stats/reset")  # the install itself asked app.info of each portal
     assert keep_portals_alive.delay().get(timeout=60) == 1
     deadline = time.time() + 30
     while time.time() < deadline and healthy.state.stats["by_method"].get("app.info", 0) == 0:

@@ -261,8 +261,8 @@ def test_time_tracking_off_is_said(synced, live_server):
     sandbox, portal, zup, person, user_id = synced
     counts = collect_overtime(portal, 2026, 10)
     assert counts["time_tracking_off"] is True and counts["created"] == 0
-    page = requests.get(f"{live_server.url}/bitrix/app/home/", params={"s": FrameSession(portal.pk, "1", True, "ru").dumps()},
-                        timeout=10)
+    page = requests.post(f"{live_server.url}/bitrix/app/home/", timeout=10,
+                         data={"s": FrameSession.open(portal, "1", True, "ru").dumps(), "_nav": "1"})
     assert "не ведётся учёт рабочего времени" in page.text
 
 
