@@ -15,6 +15,7 @@ from bitrix_app.client import BATCH_LIMIT, BitrixClient, Command
 from bitrix_app.client.errors import BitrixError
 
 from .absences import CalendarAbsenceWriter
+from .privacy import digests
 from .models import (
     DepartmentDecision,
     DepartmentMapping,
@@ -206,13 +207,14 @@ class Applier:
             target = int(result)
             self.users[op.payroll_id] = target
             PersonMapping.objects.update_or_create(portal=self.portal, payroll_id=op.payroll_id,
-                                                   defaults={"user_id": target, "synced_fields": op.fields})
+                                                   defaults={"user_id": target, "synced_fields": digests(op.fields)})
         elif isinstance(op, p.UpdateUser):
             target = op.user_id
             mapping, _ = PersonMapping.objects.get_or_create(portal=self.portal, payroll_id=op.payroll_id,
                                                              defaults={"user_id": op.user_id})
             mapping.user_id = op.user_id
-            mapping.synced_fields = {**mapping.synced_fields, **{k: v[1] for k, v in op.changes.items() if k != "UF_DEPARTMENT"}}
+            mapping.synced_fields = {**mapping.synced_fields,
+                                     **digests({k: v[1] for k, v in op.changes.items() if k != "UF_DEPARTMENT"})}
             mapping.save()
             self.users[op.payroll_id] = op.user_id
         elif isinstance(op, p.DeactivateUser):

@@ -1,20 +1,20 @@
 """Encryption at rest for secrets (OAuth tokens, 1C passwords): Fernet with key rotation."""
-import base64
 import hashlib
 import hmac
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
 
 @lru_cache(maxsize=4)
 def _fernet_for(keys: tuple[str, ...]) -> MultiFernet:
     if not keys:
-        # Debug only (settings refuse to start without a key otherwise): derive one from SECRET_KEY.
-        digest = hashlib.sha256(("hrsync-field-key:" + settings.SECRET_KEY).encode()).digest()
-        keys = (base64.urlsafe_b64encode(digest).decode(),)
+        # Never derived from SECRET_KEY: the debug one is public. Production refuses to start without a
+        # key (settings); a debug process that stores a secret must be given one (the demo makes its own).
+        raise ImproperlyConfigured("Set FIELD_ENCRYPTION_KEY (a Fernet key) to store secrets")
     return MultiFernet([Fernet(k.encode()) for k in keys])
 
 

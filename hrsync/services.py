@@ -19,6 +19,7 @@ from payroll_connector.services import read_snapshot
 
 from .absences import ABSENCE_MARK, CalendarAbsenceWriter
 from .apply import Applier
+from . import privacy
 from .locks import SyncBusy, lease_alive, portal_preview_lock, portal_sync_lock, preview_lease_name, sync_lease_name
 from .models import (
     AbsenceTypeMapping,
@@ -78,6 +79,7 @@ def load_mappings(portal: Portal) -> Mappings:
         persons={m.payroll_id: m.user_id for m in persons},
         synced_fields={m.payroll_id: m.synced_fields for m in persons},
         absence_types=dict(AbsenceTypeMapping.objects.filter(portal=portal).values_list("zup_kind", "bitrix_type")),
+        written_digest=privacy.digest,
     )
 
 
@@ -101,7 +103,7 @@ def recover_intents(portal: Portal, client: BitrixClient, state: PortalState) ->
         return 0
     mapped_departments = set(DepartmentMapping.objects.filter(portal=portal).values_list("bitrix_id", flat=True))
     by_xml = {u.xml_id: u.id for u in state.users if u.xml_id}
-    by_email = {u.email.lower(): u.id for u in state.users if u.email}
+    by_email = {privacy.digest("EMAIL", u.email.lower()): u.id for u in state.users if u.email}
     event_lookups: dict[str, Command] = {}
     for op in intents:
         found: int | None = None
@@ -115,11 +117,11 @@ def recover_intents(portal: Portal, client: BitrixClient, state: PortalState) ->
                                                            defaults={"bitrix_id": found, "decision": DepartmentDecision.SYNCED})
                 mapped_departments.add(found)
         elif op.kind == "CreateUser":
-            fields = op.details.get("fields") or {}
-            found = by_xml.get(op.payroll_id) or by_email.get((fields.get("EMAIL") or "").lower())
+            # The journal keeps the e-mail as a digest only (hrsync.privacy): portal users are compared by theirs.
+            found = by_xml.get(op.payroll_id) or by_email.get(op.details.get("email_digest") or "-")
             if found:
                 PersonMapping.objects.update_or_create(portal=portal, payroll_id=op.payroll_id,
-                                                       defaults={"user_id": found, "synced_fields": fields})
+                                                       defaults={"user_id": found, "synced_fields": {}})
         elif op.kind == "AddAbsence":
             user_id = PersonMapping.objects.filter(portal=portal, payroll_id=op.details.get("person_id")).values_list(
                 "user_id", flat=True).first()
@@ -251,7 +253,7 @@ def interrupted_runs() -> list[SyncRun]:
 
 def _journal(run: SyncRun, plan: p.SyncPlan) -> dict[int, SyncOperation]:
     rows = [SyncOperation(run=run, seq=i + 1, kind=op.kind, phase=_phase(op), payroll_id=op.payroll_id,
-                          label=op.label[:300], reason=op.reason, details=_details(op))
+                          label=op.label[:300], reason=op.reason, details=privacy.journal_details(op.kind, _details(op)))
             for i, op in enumerate(plan.operations)]
     with transaction.atomic():
         SyncOperation.objects.bulk_create(rows, batch_size=1000)

@@ -143,6 +143,8 @@ PAYROLL_ODATA_HEADS_EMPLOYEE_FIELD = env.str("PAYROLL_ODATA_HEADS_EMPLOYEE_FIELD
 HRSYNC_LEASE_TTL = env.int("HRSYNC_LEASE_TTL", default=30)
 # How often beat looks for runs whose worker died (lease lapsed) and resumes them.
 HRSYNC_RESUME_SECONDS = env.int("HRSYNC_RESUME_SECONDS", default=15)
+# Days that runs with their journals, and processed push packages, are kept (152-ФЗ: no longer than needed).
+HRSYNC_RETENTION_DAYS = env.int("HRSYNC_RETENTION_DAYS", default=90)
 # A processed push package starts a sync of its portal at once.
 HRSYNC_SYNC_AFTER_PACKAGE = env.bool("HRSYNC_SYNC_AFTER_PACKAGE", default=True)
 
@@ -169,6 +171,7 @@ CELERY_BEAT_SCHEDULE = {
     # Requests to ZUP: retried every minute while ZUP is down (each item with its own backoff).
     "hrsync-process-outboxes": {"task": "hrsync.tasks.process_all_outboxes", "schedule": 60},
     "hrsync-collect-overtime": {"task": "hrsync.tasks.collect_all_overtime", "schedule": 24 * 3600},
+    "hrsync-prune-history": {"task": "hrsync.tasks.prune_old_history", "schedule": 24 * 3600},
 }
 # The shared rate limiter: Redis when there is one (all workers pace together), else per process.
 RATE_LIMITER = env.str("RATE_LIMITER", default="redis" if REDIS_URL else "local")

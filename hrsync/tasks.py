@@ -12,6 +12,7 @@ from bitrix_app.models import Portal, PortalStatus
 
 from .locks import SyncBusy, portal_outbox_lock
 from .models import SyncConfig, SyncRun
+from .privacy import prune_history
 from .services import SyncRefused, interrupted_runs, run_sync
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,12 @@ def resume_interrupted_runs() -> list[int]:
             sync_portal.delay(run.portal_id, "resume")
             portals.append(run.portal_id)
     return portals
+
+
+@shared_task
+def prune_old_history() -> dict[str, int]:
+    """Beat, daily: runs, journals and processed packages older than HRSYNC_RETENTION_DAYS go."""
+    return prune_history()
 
 
 def sync_after_package(sender, connection, package, **kwargs) -> None:

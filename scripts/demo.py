@@ -29,6 +29,23 @@ def wait_for(url: str, what: str, seconds: float = 30) -> None:
     raise SystemExit(f"{what} did not start at {url}")
 
 
+def _demo_keys() -> dict[str, str]:
+    """The demo's own secret and encryption keys, made once on this machine (var/demo-keys.json, mode 600):
+    never the public debug key, never one shared between installations."""
+    import json
+    import secrets
+
+    from cryptography.fernet import Fernet
+
+    path = ROOT / "var" / "demo-keys.json"
+    if not path.exists():
+        path.parent.mkdir(exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(json.dumps({"DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+                                    "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode()}))
+    return json.loads(path.read_text())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--app-port", type=int, default=int(os.environ.get("DEMO_APP_PORT", 8000)))
@@ -59,6 +76,7 @@ def main() -> int:
         BITRIX_ALLOW_HTTP="1",
         BITRIX_JS_SDK_URL=f"{portal_url}/bx24/api/v1/",
         HRSYNC_ENV_FILE="/nonexistent",
+        **_demo_keys(),
     )
     # The sandbox portal lives in memory and starts empty, so the demo's database starts empty too.
     database = ROOT / "var" / "demo.sqlite3"

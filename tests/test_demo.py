@@ -26,3 +26,5 @@ def test_demo_installs_the_app_into_the_sandbox_portal(tmp_path):
     assert "Run 1: " in result.stdout and "planned {'CreateDepartment':" in result.stdout
     assert "'failed': 0" in result.stdout
     assert "CreateUser" in result.stdout and "AddAbsence" in result.stdout
+    keys = ROOT / "var" / "demo-keys.json"  # the demo's own keys, never the public debug one
+    assert keys.exists() and oct(keys.stat().st_mode & 0o777) == "0o600"

@@ -394,7 +394,7 @@ class _Planner:
             current = user.fields.get(key, "")
             if current != value:
                 changes[key] = [current, value]
-                if key in last_written and last_written[key] == value:
+                if key in last_written and last_written[key] == self.m.written_digest(key, value):
                     drift.append(key)  # ZUP did not change; someone edited it in Bitrix24
         wanted_ids = {self.resolved[g] for g in departments}
         if any(isinstance(w, str) for w in wanted_ids) or set(user.departments) != wanted_ids:

@@ -3,6 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any, Callable
+
+
+def _as_is(name: str, value: Any) -> Any:
+    return value
 
 
 @dataclass(frozen=True)
@@ -55,8 +60,11 @@ class Mappings:
     create_departments: frozenset[str] = frozenset()  # admin chose "create in Bitrix24" over a proposed match
     excluded_departments: frozenset[str] = frozenset()  # subtrees kept out of the sync
     persons: dict[str, int] = field(default_factory=dict)  # person GUID -> user ID
-    synced_fields: dict[str, dict] = field(default_factory=dict)  # person GUID -> what the app last wrote
+    # person GUID -> what the app last wrote, field by field, as `written_digest(field, value)`: the app keeps
+    # digests, not copies of people's data; equal values still compare equal (drift detection).
+    synced_fields: dict[str, dict] = field(default_factory=dict)
     absence_types: dict[str, str] = field(default_factory=dict)  # ZUP absence kind -> Bitrix24 type
+    written_digest: Callable[[str, Any], Any] = field(default=_as_is)
 
 
 @dataclass(frozen=True)
