@@ -28,13 +28,14 @@ ensure_python_venv() {
     say "creating .venv"
     python3 -m venv .venv 2>/dev/null || { apt_install python3-venv; python3 -m venv .venv; }
   fi
+  # requirements.lock pins every package with its hashes (made from requirements.txt by pip-compile
+  # --generate-hashes); installing with --require-hashes refuses anything else.
   local stamp=.venv/.requirements.sha256
   local want
-  want=$(sha256sum requirements.txt | cut -d' ' -f1)
+  want=$(sha256sum requirements.lock | cut -d' ' -f1)
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    say "pip install -r requirements.txt"
-    .venv/bin/pip install -q --upgrade pip
-    .venv/bin/pip install -q -r requirements.txt
+    say "pip install --require-hashes -r requirements.lock"
+    .venv/bin/pip install -q --require-hashes -r requirements.lock
     echo "$want" > "$stamp"
   fi
 }
