@@ -17,12 +17,24 @@ from .client.errors import BitrixAuthError, BitrixMethodError
 from .client.oauth import StaticTokenSource, oauth_host_allowed
 from .client.ratelimit import default_limiter
 from .models import Portal, PortalStatus
+from .signals import portal_data_deletion_requested
 
 log = logging.getLogger(__name__)
 
 # Events the app listens to. ONAPPUNINSTALL carries no tokens, so its only check is the
 # application_token stored at install (reference §1).
 EVENTS_TO_BIND = ("ONAPPINSTALL", "ONAPPUNINSTALL")
+
+
+# The status_reason of an uninstalled portal whose data is to be deleted ("clear application data").
+DELETION_PENDING = "uninstalled with \"clear application data\": its data is being deleted"
+
+
+def delete_portal(portal_id: int) -> bool:
+    """Delete a portal uninstalled with CLEAN=1 and all it owns; the caller holds its sync lease."""
+    deleted, _ = Portal.objects.filter(pk=portal_id, status=PortalStatus.UNINSTALLED,
+                                       status_reason=DELETION_PENDING).delete()
+    return bool(deleted)
 
 
 class InstallRefused(Exception):
@@ -267,12 +279,20 @@ def _on_app_install(handshake: Handshake) -> str:
 def _on_app_uninstall(handshake: Handshake, *, clean: bool) -> str:
     with transaction.atomic():
         portal = _portal_with_token(handshake.member_id, handshake.application_token, lock=True)
-        if clean:
-            # "Clear application data": the portal and everything it owns goes (FKs cascade).
-            portal.delete()
-            log.info("Portal %s uninstalled with CLEAN=1: its data was deleted", handshake.member_id)
-            return "deleted"
         portal.frame_sessions.all().delete()  # open pages of the portal stop working at once
+        if clean:
+            # "Clear application data": the portal and everything it owns goes (FKs cascade), but not here
+            # and now: a sync still writing its journal would deadlock with the cascade. The portal stops
+            # at once (no tokens, uninstalled); its data goes as soon as no run of it is left.
+            portal.status, portal.status_reason = PortalStatus.UNINSTALLED, DELETION_PENDING
+            portal.wipe_tokens()
+            portal.application_token_hash = ""
+            portal.uninstalled_at = timezone.now()
+            portal.save()
+            portal_id = portal.pk
+            transaction.on_commit(lambda: portal_data_deletion_requested.send(sender=Portal, portal_id=portal_id))
+            log.info("Portal %s uninstalled with CLEAN=1: its data will be deleted", handshake.member_id)
+            return "deleted"
         portal.status = PortalStatus.UNINSTALLED
         portal.status_reason = "uninstalled from the portal"
         portal.wipe_tokens()

@@ -171,6 +171,7 @@ CELERY_BEAT_SCHEDULE = {
     # Requests to ZUP: retried every minute while ZUP is down (each item with its own backoff).
     "hrsync-process-outboxes": {"task": "hrsync.tasks.process_all_outboxes", "schedule": 60},
     "hrsync-collect-overtime": {"task": "hrsync.tasks.collect_all_overtime", "schedule": 24 * 3600},
+    "hrsync-delete-uninstalled-portals": {"task": "hrsync.tasks.delete_uninstalled_portals", "schedule": 60},
     "hrsync-prune-history": {"task": "hrsync.tasks.prune_old_history", "schedule": 24 * 3600},
 }
 # The shared rate limiter: Redis when there is one (all workers pace together), else per process.

@@ -9,8 +9,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from bitrix_app.models import Portal, PortalStatus
+from bitrix_app.services import DELETION_PENDING, delete_portal
 
-from .locks import SyncBusy, portal_outbox_lock
+from .locks import SyncBusy, portal_outbox_lock, portal_sync_lock
 from .models import SyncConfig, SyncRun
 from .privacy import prune_history
 from .services import SyncRefused, interrupted_runs, run_sync
@@ -66,6 +67,32 @@ def resume_interrupted_runs() -> list[int]:
 def prune_old_history() -> dict[str, int]:
     """Beat, daily: runs, journals and processed packages older than HRSYNC_RETENTION_DAYS go."""
     return prune_history()
+
+
+@shared_task(bind=True, max_retries=120)
+def delete_portal_data(self, portal_id: int) -> dict:
+    """A portal uninstalled with "clear application data" goes once its sync and outbox are idle: holding
+    both leases, nothing of it is being written while its rows are deleted."""
+    try:
+        with portal_sync_lock(portal_id), portal_outbox_lock(portal_id):
+            deleted = delete_portal(portal_id)
+    except SyncBusy as exc:
+        raise self.retry(exc=exc, countdown=5)
+    return {"portal": portal_id, "deleted": deleted}
+
+
+@shared_task
+def delete_uninstalled_portals() -> int:
+    """Beat, every minute: a deletion whose task was lost is done anyway."""
+    pending = list(Portal.objects.filter(status=PortalStatus.UNINSTALLED, status_reason=DELETION_PENDING)
+                   .values_list("pk", flat=True))
+    for portal_id in pending:
+        delete_portal_data.delay(portal_id)
+    return len(pending)
+
+
+def delete_after_uninstall(sender, portal_id, **kwargs) -> None:
+    delete_portal_data.delay(portal_id)
 
 
 def sync_after_package(sender, connection, package, **kwargs) -> None:

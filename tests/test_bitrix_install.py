@@ -101,9 +101,9 @@ def test_uninstall_disables_the_portal_and_wipes_tokens(installed):
     assert portal.uninstalled_at is not None
 
 
-def test_uninstall_with_clean_deletes_the_portals_data(installed):
+def test_uninstall_with_clean_deletes_the_portals_data(installed, eager_celery):
     sandbox, portal = installed
-    control(sandbox, "uninstall", {"clean": 1})
+    control(sandbox, "uninstall", {"clean": 1})  # the deletion task runs in-process here
     assert not Portal.objects.filter(pk=portal.pk).exists()
 
 

@@ -14,6 +14,7 @@ import pytest
 import redis
 from django.conf import settings
 
+from bitrix_app.models import Portal
 from hrsync.locks import SyncBusy
 from hrsync.models import OperationStatus, PersonMapping, RunStatus, SyncRun
 from hrsync.services import portal_today, run_sync, sync_config
@@ -205,3 +206,36 @@ def test_a_run_whose_worker_was_killed_is_resumed_within_a_minute(sandbox_factor
     today = portal_today(sync_config(portal))
     assert_portal_matches(read_snapshot(connection, today=today), sandbox.state, portal, today)
     assert run_sync(portal).planned == {}
+
+
+def test_two_command_line_runs_without_redis_never_overlap(installed, zup):
+    """The demo's configuration (no REDIS_URL, no broker): the lease in the database still holds."""
+    sandbox, portal = installed
+    connection = connect_odata(portal, url=zup.odata_url, username="odata", password="secret")
+    control(sandbox, "limits", {"rate": 10.0, "burst": 10})  # slow enough that the two runs meet
+    env = child_env(REDIS_URL="", CELERY_BROKER_URL="", RATE_LIMITER="local")
+    command = [PYTHON, "manage.py", "sync_portal", "--portal", portal.domain, "--today", ZUP_TODAY.isoformat()]
+    runs = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    outcomes = [run.communicate(timeout=300) for run in runs]
+    codes = sorted(run.returncode for run in runs)
+    assert codes == [0, 1], outcomes
+    assert any("held by another worker" in err for _, err in outcomes), outcomes
+    _no_doubles(sandbox)
+    assert_portal_matches(read_snapshot(connection, today=ZUP_TODAY), sandbox.state, portal, ZUP_TODAY)
+
+
+def test_a_portal_uninstalled_with_clear_data_during_its_sync_goes_once_the_run_stops(installed, zup, processes):
+    sandbox, portal = installed
+    connect_odata(portal, url=zup.odata_url, username="odata", password="secret")
+    control(sandbox, "limits", {"rate": 20.0, "burst": 10})
+    processes.worker()  # runs the deletion
+    run = subprocess.Popen([PYTHON, "manage.py", "sync_portal", "--portal", portal.domain, "--today", ZUP_TODAY.isoformat()],
+                           cwd=ROOT, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait(lambda: sandbox.state.stats["by_method"].get("user.add"), 60, "the run's writes")
+    answer = control(sandbox, "uninstall", {"clean": 1})  # "clear application data" while the run writes
+    assert answer["deliveries"][0]["status"] == 200, answer
+    out, err = run.communicate(timeout=120)
+    assert run.returncode == 1 and "Traceback" not in err and "IntegrityError" not in err, err[-2000:]
+    _wait(lambda: not Portal.objects.filter(pk=portal.pk).exists(), 60, "the portal's data deleted")
+    assert not SyncRun.objects.filter(portal_id=portal.pk).exists()

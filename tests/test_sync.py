@@ -330,3 +330,18 @@ def test_a_disbanded_department_goes_once_empty_and_a_changed_absence_is_updated
     event = sandbox.state.events[vacation.event_id]
     assert event["DATE_TO"] == (vacation.end + timedelta(days=2)).isoformat()
     assert run_sync(portal, today=TODAY).planned == {}
+
+
+def test_a_defect_in_one_step_ends_the_run_failed_never_running(connected, monkeypatch):
+    from hrsync.sync import plan
+
+    sandbox, portal, zup, connection = connected
+
+    def broken(*args, **kwargs):
+        raise OverflowError("date value out of range")
+
+    monkeypatch.setattr(plan, "plan_sync", broken)
+    run = run_sync(portal, today=TODAY)
+    assert run.status == RunStatus.FAILED and "OverflowError" in run.error
+    monkeypatch.undo()
+    assert run_sync(portal, today=TODAY).status == RunStatus.SUCCEEDED  # the next run is not stuck behind it
