@@ -77,9 +77,33 @@ def run_push(packages_dir: str, db_path: str) -> dict:
     for path in files:
         receive_package(connection, path.read_bytes())  # what the API view does with the body
     snapshot = read_snapshot(connection, today=TODAY)
-    return {"seconds": time.perf_counter() - started, "persons": len(snapshot.persons),
-            "absences": len(snapshot.absences), "problems": len(snapshot.problems),
-            "bytes": sum(p.stat().st_size for p in files)}
+    seconds = time.perf_counter() - started
+    change = _one_change(connection, snapshot)
+    return {"seconds": seconds, "persons": len(snapshot.persons), "absences": len(snapshot.absences),
+            "problems": len(snapshot.problems), "bytes": sum(p.stat().st_size for p in files), **change}
+
+
+def _one_change(connection, snapshot) -> dict:
+    """One transfer pushed after the snapshot: its processing time and SQL statements (change-sized work)."""
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    from payroll_connector.services import process_package, receive_package
+    from sandbox.zup.push import changes_package
+
+    person = next(p for p in snapshot.persons if p.employments)
+    job = person.employments[0]
+    employment = {"guid": job.guid, "person_guid": person.guid, "organisation_guid": job.organisation_guid,
+                  "department_guid": job.department_guid, "position_guid": snapshot.positions[-1].guid,
+                  "hire_date": job.hire_date.isoformat(), "kind": job.kind.value}
+    from hrsync.celery import app
+
+    app.conf.update(task_always_eager=False)  # queued (in memory), so its processing is measured here
+    package, _ = receive_package(connection, json.dumps(changes_package([{"op": "transfer", "employment": employment}])).encode())
+    started = time.perf_counter()
+    with CaptureQueriesContext(db) as queries:
+        process_package(package.pk)
+    return {"change_seconds": time.perf_counter() - started, "change_sql": len(queries.captured_queries)}
 
 
 def child(kind: str, arg: str, db_path: str) -> None:
@@ -124,6 +148,9 @@ def main() -> None:
     for kind, r in rows:
         name = "OData pull (HTTP to the sandbox ZUP)" if kind == "odata" else f"push ({r['bytes'] / 1e6:.1f} MB of JSON)"
         print(f"| {name} | {r['seconds']:.1f} s | {r['peak_mb']:.0f} MB | {r['persons']:,} | {r['absences']:,} | {r['problems']:,} |")
+    push = dict(rows)["push"]
+    print(f"\nOne pushed change (a transfer) after that snapshot: {push['change_seconds'] * 1000:.0f} ms, "
+          f"{push['change_sql']} SQL statements.")
 
 
 if __name__ == "__main__":

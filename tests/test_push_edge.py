@@ -104,6 +104,8 @@ def test_deep_nesting_non_json_and_bad_paths_are_4xx(push):
     assert push(None, raw=deep).status_code == 400
     assert push(None, raw=b"\xff\xfe not json").status_code == 400
     assert push(None, raw=b"[" * 3000).status_code == 400
+    nine_hundred = b'{"schema_version": "1.0", "package_id": "y", "kind": "changes", "changes": ' + b"[" * 900 + b"]" * 900 + b"}"
+    assert push(None, raw=nine_hundred).status_code == 400
     headers = {"Authorization": f"Bearer {push.key}"}
     for path in ("%00", "a" * 300, "%00%00x"):
         assert requests.get(f"{push.url}/payroll/api/v1/packages/{path}", headers=headers, timeout=10).status_code == 404
