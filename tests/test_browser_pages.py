@@ -64,6 +64,7 @@ def test_the_admins_whole_path(sandbox_factory, zup, worker, settings, monkeypat
         frame.get_by_test_id("tab-preview").click()
         frame.get_by_test_id("plan-summary").wait_for()
         frame.get_by_test_id("tab-departments").click()
+        frame.get_by_test_id("department-map").wait_for()  # the whole page is in (the map comes after the button)
         frame.get_by_test_id("accept-all").click()
         frame.get_by_test_id("accept-all").wait_for(state="detached")  # decided: no longer proposed
         frame.get_by_test_id("department-map").wait_for()
