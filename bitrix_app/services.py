@@ -187,6 +187,9 @@ def install_portal(handshake: Handshake) -> Portal:
     installer = str(profile.get("ID") or proven.user_id or "")
     with transaction.atomic():
         portal = Portal.objects.select_for_update().filter(member_id=proven.member_id).first()
+        if portal is not None and portal.status == PortalStatus.UNINSTALLED and portal.status_reason == DELETION_PENDING:
+            # The administrator asked for the old data to go; it goes first (within a minute), then install again.
+            raise InstallRefused("the data of the previous installation is being deleted: install again in a minute")
         if portal is None:
             portal = Portal(member_id=proven.member_id)
         portal.domain = proven.domain or urlsplit(proven.client_endpoint).netloc

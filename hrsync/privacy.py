@@ -3,7 +3,8 @@
 - The journal shows what changed (old → new) and for whom (the label, ФИО); contact data and birthdays in
   it are masked, so a run does not leave one more copy of everyone's e-mail, mobile and birthday behind.
 - What the app last wrote to a user (for drift detection) is kept as keyed digests, not values.
-- Runs, their journals and processed push packages older than HRSYNC_RETENTION_DAYS are deleted
+- Runs, their journals, processed push packages and finished requests to ZUP older than
+  HRSYNC_RETENTION_DAYS are deleted
   (`manage.py prune_history`, and beat once a day).
 """
 from __future__ import annotations
@@ -14,11 +15,11 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from bitrix_app.models import FrameSessionRecord
-from payroll_connector.models import PackageStatus, PayrollPackage
+from payroll_connector.models import OutboxItem, OutboxKind, OutboxStatus, PackageStatus, PayrollPackage
 
 from .models import Lease, RunStatus, SyncRun
 
@@ -77,7 +78,11 @@ def prune_history(days: int | None = None) -> dict[str, int]:
     _, by_model = old_runs.delete()
     packages, _ = PayrollPackage.objects.filter(
         received_at__lt=cutoff, status__in=[PackageStatus.PROCESSED, PackageStatus.FAILED]).delete()
+    # Requests to ZUP that are finished and told (their dates and comments are personal data too).
+    requests, _ = (OutboxItem.objects.filter(updated_at__lt=cutoff).exclude(status=OutboxStatus.PENDING)
+                   .filter(Q(reported_at__isnull=False) | ~Q(kind=OutboxKind.VACATION) | Q(event_token=""))
+                   .delete())
     sessions, _ = FrameSessionRecord.objects.filter(expires_at__lt=timezone.now()).delete()
     leases, _ = Lease.objects.filter(expires_at__lt=timezone.now() - timedelta(days=1)).delete()
     return {"runs": by_model.get("hrsync.SyncRun", 0), "operations": by_model.get("hrsync.SyncOperation", 0),
-            "packages": packages, "sessions": sessions, "leases": leases}
+            "packages": packages, "requests": requests, "sessions": sessions, "leases": leases}

@@ -142,3 +142,15 @@ def test_onappinstall_with_forged_tokens_for_an_unknown_portal_is_refused(sandbo
         "application_token": "whatever"})
     assert response.status_code == 401
     assert not Portal.objects.exists()
+
+
+def test_a_reinstall_waits_until_the_cleared_data_is_gone(installed, live_server):
+    """Uninstalled with "clear application data" and the deletion not done yet: the old rows are not revived."""
+    from bitrix_app.services import DELETION_PENDING
+
+    sandbox, portal = installed
+    control(sandbox, "uninstall", {"clean": 1})  # no worker here: the deletion is still pending
+    assert Portal.objects.get(pk=portal.pk).status_reason == DELETION_PENDING
+    answer = control(sandbox, "install")
+    assert answer["status"] == 403 and "being deleted" in answer["body"]
+    assert Portal.objects.get(pk=portal.pk).status == PortalStatus.UNINSTALLED

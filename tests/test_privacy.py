@@ -44,8 +44,14 @@ def test_history_older_than_the_retention_is_pruned(installed, settings):
     for package_id, status in (("old-done", "processed"), ("old-waiting", "waiting_for_parts"), ("new-done", "processed")):
         PayrollPackage.objects.create(connection=connection, package_id=package_id, kind="snapshot", status=status)
     PayrollPackage.objects.filter(package_id__startswith="old").update(received_at=old)
+    from payroll_connector.models import OutboxItem
+
+    done = OutboxItem.objects.create(portal=portal, kind="overtime", key="o1", status="delivered", payload={"date": "2026-01-05"})
+    pending = OutboxItem.objects.create(portal=portal, kind="overtime", key="o2", status="pending", payload={})
+    OutboxItem.objects.filter(pk__in=[done.pk, pending.pk]).update(updated_at=old)
     out = StringIO()
     call_command("prune_history", stdout=out)
     assert "runs: 2" in out.getvalue() and "operations: 1" in out.getvalue()
     assert set(SyncRun.objects.values_list("pk", flat=True)) == {waiting.pk, newest.pk}
     assert set(PayrollPackage.objects.values_list("package_id", flat=True)) == {"old-waiting", "new-done"}
+    assert list(OutboxItem.objects.values_list("pk", flat=True)) == [pending.pk]  # still owed to ZUP
