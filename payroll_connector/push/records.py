@@ -44,7 +44,7 @@ def state_from_snapshot(parts: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 class RecordStore(Protocol):
-    """One connection's pushed records, by entity and key (absences are keyed by `absence_key`)."""
+    """One connection's pushed records, by entity and key (absences are keyed document|employment|kind|start)."""
 
     def get(self, entity: str, key: str) -> dict | None: ...
 
@@ -53,10 +53,6 @@ class RecordStore(Protocol):
     def remove(self, entity: str, key: str) -> None: ...
 
     def absences_of(self, document_guid: str, employment_guid: str) -> list[tuple[str, dict]]: ...
-
-
-def absence_key(absence: dict) -> str:
-    return _absence_key(absence)
 
 
 def apply_changes(store: RecordStore, package: Package) -> list[dict[str, Any]]:

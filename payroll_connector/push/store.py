@@ -47,13 +47,13 @@ class DatabaseRecordStore:
     def absences_of(self, document_guid: str, employment_guid: str) -> list[tuple[str, dict]]:
         found = {key: data for key, data in self._records().filter(
             entity="absences", document_guid=document_guid, employment_guid=employment_guid).values_list("key", "data")}
-        for (entity, key), record in self._cache.items():  # what this package already changed wins
-            if entity == "absences" and (record is None or (record["document_guid"], record["employment_guid"])
-                                         == (document_guid, employment_guid)):
-                if record is None:
-                    found.pop(key, None)
-                elif (entity, key) in self._changed:
-                    found[key] = record
+        for (entity, key), record in self._changed.items():  # what this package already changed wins
+            if entity != "absences":
+                continue
+            if record is None:
+                found.pop(key, None)
+            elif (record["document_guid"], record["employment_guid"]) == (document_guid, employment_guid):
+                found[key] = record
         return sorted(found.items())
 
     def flush(self) -> None:
