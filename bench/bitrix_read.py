@@ -15,9 +15,17 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hrsync.settings")
+# The REST client belongs to the Django app (its token source stores pairs in Portal rows): settings first.
+os.environ.update(DJANGO_SETTINGS_MODULE="hrsync.settings", DJANGO_DEBUG="0", HRSYNC_ENV_FILE="/nonexistent",
+                  DJANGO_SECRET_KEY="bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+                  FIELD_ENCRYPTION_KEY="oMAC7Pjeg-NWif-Zpb7TlgkdDUkk8qklMLi1r9dES9E=", BITRIX_ALLOW_HTTP="1",
+                  DATABASE_URL="sqlite:///:memory:", REDIS_URL="", CELERY_BROKER_URL="", LOG_LEVEL="WARNING")
+import django  # noqa: E402
+
+django.setup()
 
 from bitrix_app.client import BitrixClient, PortalEndpoint  # noqa: E402
+from bitrix_app.client.client import IdWindows, read_lists  # noqa: E402
 from bitrix_app.client.oauth import StaticTokenSource  # noqa: E402
 from bitrix_app.client.ratelimit import LocalRateLimiter  # noqa: E402
 from sandbox.bitrix24.server import start_portal  # noqa: E402
@@ -71,8 +79,8 @@ def main() -> None:
         return users, sum(1 for _ in client.iter_list("department.get"))
 
     def fast(client):
-        users = sum(1 for _ in client.iter_list_fast(
-            "user.get", lambda after: {"sort": "ID", "order": "ASC", "FILTER": {">ID": after}, "start": -1}))
+        users = len(read_lists(client, {"usr": IdWindows(
+            "user.get", lambda after: {"sort": "ID", "order": "ASC", "FILTER": {">ID": after}, "start": -1})})["usr"])
         return users, sum(1 for _ in client.iter_list("department.get"))
 
     def naive(client):

@@ -51,6 +51,7 @@ def main() -> None:
     from bitrix_app.models import Portal
     from hrsync.models import SyncRun
     from hrsync.services import load_mappings, read_portal_state, run_sync
+    from hrsync.sync import operations as o
     from hrsync.sync import plan as p
     from hrsync.sync.portal import SyncSettings
     from payroll_connector.services import connect_odata, read_snapshot
@@ -102,12 +103,12 @@ def main() -> None:
     client = BitrixClient.for_portal(naive_portal)
     naive_plan = p.plan_sync(snapshot, read_portal_state(client, naive_portal), load_mappings(naive_portal),
                              SyncSettings(today=TODAY))
-    sample = [op for op in naive_plan.operations if isinstance(op, (p.CreateDepartment,))][: args.naive_sample]
+    sample = [op for op in naive_plan.operations if isinstance(op, o.CreateDepartment)][: args.naive_sample]
     ids: dict[str, int] = {}
     calls_before = client.stats.http_calls
     started = time.perf_counter()
     for op in sample:
-        parent = op.parent_id or ids.get(op.parent_payroll_id)
+        parent = op.parent if isinstance(op.parent, int) else ids.get(op.parent.payroll_id)
         ids[op.payroll_id] = client.call("department.add", {"NAME": op.name, "PARENT": parent})
     naive_wall = time.perf_counter() - started
     naive_calls = client.stats.http_calls - calls_before

@@ -55,6 +55,21 @@ class FrameSession:
         return self.token
 
     @classmethod
+    def admin_confirmed(cls, token: str, *, still_admin: Callable[[Portal, str], bool]) -> bool:
+        """An administrator at entry, and still one by Bitrix24's word (asked again after a minute)."""
+        record = cls.record_for(token)
+        if not record.is_admin:
+            return False
+        recent = timezone.now() - timedelta(seconds=settings.FRAME_ADMIN_RECHECK_SECONDS)
+        if record.admin_checked_at and record.admin_checked_at > recent:
+            return True
+        if not still_admin(record.portal, record.auth_id):
+            FrameSessionRecord.objects.filter(pk=record.pk).update(is_admin=False)
+            return False
+        FrameSessionRecord.objects.filter(pk=record.pk).update(admin_checked_at=timezone.now())
+        return True
+
+    @classmethod
     def record_for(cls, token: str) -> FrameSessionRecord:
         if not token or len(token) > 100:
             raise SessionInvalid("no session")

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from functools import wraps
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -17,14 +16,12 @@ from django.utils.translation import gettext as _
 
 from hrsync import selectors
 from hrsync import services as sync_services
-from hrsync.models import RunStatus, SyncRun
-from hrsync.sync.plan import ABSENCE_TYPES, PHASES
+from hrsync.sync.plan import ABSENCE_TYPES
+from hrsync.tasks import confirm_sync, preview_portal, sync_portal
 from payroll_connector import services as payroll
 from payroll_connector.errors import PayrollError
-from payroll_connector.models import PayrollConnection
 
 from .frame import FrameSession, frame_headers, frame_session_required, render_frame
-from .models import FrameSessionRecord
 from .services import still_admin
 
 
@@ -65,20 +62,8 @@ def _forbidden(request: HttpRequest, text: str) -> HttpResponse:
 
 
 def _admin_now(request: HttpRequest) -> bool:
-    """An administrator at entry, and still one by Bitrix24's word (asked again after a minute)."""
     session = request.frame_session
-    if not session.is_admin:
-        return False
-    record = FrameSession.record_for(session.token)
-    fresh = record.admin_checked_at and record.admin_checked_at > timezone.now() - timedelta(
-        seconds=settings.FRAME_ADMIN_RECHECK_SECONDS)
-    if fresh:
-        return True
-    if not still_admin(request.portal, record.auth_id):
-        FrameSessionRecord.objects.filter(pk=record.pk).update(is_admin=False)
-        return False
-    FrameSessionRecord.objects.filter(pk=record.pk).update(admin_checked_at=timezone.now())
-    return True
+    return session.is_admin and FrameSession.admin_confirmed(session.token, still_admin=still_admin)
 
 
 def admin_required(view):
@@ -108,40 +93,38 @@ def page(view):
 @page
 def connect(request: HttpRequest) -> HttpResponse:
     portal = request.portal
-    connection = PayrollConnection.objects.filter(portal=portal).first()
-    config = sync_services.sync_config(portal)
-    context: dict = {"connection": connection, "config": config, "new_key": None, "check": None, "error": ""}
+    connection = selectors.connection_of(portal)
+    context: dict = {"new_key": None, "check": None, "error": ""}
     if request.method == "POST":
-        action = request.POST.get("action")
+        form = request.POST
+        action = form.get("action")
+        organisations = _lines(form.get("organisations"))
         try:
             if action == "odata":
-                password = request.POST.get("password") or (connection.odata_password if connection else "")
-                connection = payroll.connect_odata(portal, url=request.POST.get("odata_url", "").strip(),
-                                                   username=request.POST.get("username", "").strip(), password=password,
-                                                   organisation_filter=_lines(request.POST.get("organisations")))
+                password = form.get("password") or (connection.odata_password if connection else "")
+                connection = payroll.connect_odata(portal, url=form.get("odata_url", "").strip(),
+                                                   username=form.get("username", "").strip(), password=password,
+                                                   organisation_filter=organisations)
                 context["check"] = payroll.check_odata(connection)
             elif action == "check" and connection:
                 context["check"] = payroll.check_odata(connection)
-            elif action in ("push", "rotate"):
-                if action == "push" or connection is None:
-                    connection, key = payroll.connect_push(portal, organisation_filter=_lines(request.POST.get("organisations")))
-                else:
-                    key = payroll.rotate_push_key(connection)
-                context["new_key"] = key
+            elif action == "push" or (action == "rotate" and connection is None):
+                connection, context["new_key"] = payroll.connect_push(portal, organisation_filter=organisations)
+            elif action == "rotate":
+                context["new_key"] = payroll.rotate_push_key(connection)
             elif action == "settings":
                 if connection:
-                    connection.schedule_minutes = max(5, int(request.POST.get("schedule_minutes") or 30))
-                    connection.corp_edition = request.POST.get("corp_edition") == "on"
-                    connection.organisation_filter = _lines(request.POST.get("organisations"))
-                    connection.save()
-                config.dismissal_guard_percent = float(request.POST.get("guard_percent") or 10)
-                config.dismissal_guard_count = int(request.POST.get("guard_count") or 20)
-                config.future_hire_lead_days = int(request.POST.get("lead_days") or 0)
-                config.organisations_as_departments = request.POST.get("organisations_as_departments") == "on"
-                config.save()
+                    payroll.update_connection(connection, schedule_minutes=int(form.get("schedule_minutes") or 30),
+                                              corp_edition=form.get("corp_edition") == "on",
+                                              organisation_filter=organisations)
+                sync_services.save_sync_settings(
+                    portal, guard_percent=float(form.get("guard_percent") or 10),
+                    guard_count=int(form.get("guard_count") or 20), lead_days=int(form.get("lead_days") or 0),
+                    organisations_as_departments=form.get("organisations_as_departments") == "on")
         except (ValueError, PayrollError) as exc:
             context["error"] = str(exc)
-        context["connection"] = connection
+    context["connection"] = connection
+    context["config"] = selectors.sync_config_of(portal)
     context["push_urls"] = {name: request.build_absolute_uri(f"/payroll/api/v1/{name}")
                             for name in ("packages", "outbox", "openapi.json")}
     return _render(request, "bitrix_app/connect.html", context)
@@ -162,14 +145,12 @@ def departments(request: HttpRequest) -> HttpResponse:
             sync_services.decide_department(portal, request.POST["payroll_id"], request.POST["decision"],
                                             int(bitrix_id) if bitrix_id else None)
         return _go(request, _url("departments"))
-    from hrsync.models import DepartmentMapping
-
     source = selectors.latest_source(portal)
-    mappings = {m.payroll_id: m for m in DepartmentMapping.objects.filter(portal=portal)}
+    mappings = selectors.department_mappings(portal)
     proposals = {n["payroll_id"]: n for n in selectors.latest_notices(portal)
                  if n["code"] == "department_match_proposed" and n["payroll_id"] not in mappings}  # not yet decided
     rows = _tree_rows(source, mappings, proposals)
-    bitrix_tree, error = _bitrix_tree(portal)
+    bitrix_tree, error = selectors.bitrix_department_paths(portal)
     names = {d["id"]: d["path"] for d in bitrix_tree}
     for row in rows:
         target = (row["mapping"].bitrix_id if row["mapping"] else None) or (row["proposal"] or {}).get("proposal", {}).get("department_id")
@@ -177,26 +158,6 @@ def departments(request: HttpRequest) -> HttpResponse:
     return _render(request, "bitrix_app/departments.html", {"rows": rows, "has_source": bool(source),
                                                              "proposals": len(proposals), "bitrix_tree": bitrix_tree,
                                                              "error": error})
-
-
-def _bitrix_tree(portal) -> tuple[list[dict], str]:
-    """The portal's departments as paths of names (one or two REST calls)."""
-    from .client import BitrixClient, BitrixError
-
-    try:
-        departments = list(BitrixClient.for_portal(portal).iter_list("department.get"))
-    except BitrixError as exc:
-        return [], exc.message
-    by_id = {int(d["ID"]): d for d in departments}
-
-    def path(dep_id: int) -> str:
-        names, seen = [], set()
-        while dep_id in by_id and dep_id not in seen:
-            seen.add(dep_id)
-            names.append(by_id[dep_id]["NAME"])
-            dep_id = int(by_id[dep_id].get("PARENT") or 0)
-        return " / ".join(reversed(names))
-    return sorted(({"id": i, "path": path(i)} for i in by_id), key=lambda d: d["path"]), ""
 
 
 def _tree_rows(source: dict, mappings: dict, proposals: dict) -> list[dict]:
@@ -231,32 +192,27 @@ def absence_types(request: HttpRequest) -> HttpResponse:
 @page
 @admin_only
 def preview(request: HttpRequest) -> HttpResponse:
+    """Opening the tab asks a worker for a dry run and follows it like a run; `?run=` shows one's plan."""
     portal = request.portal
-    error = ""
-    run = None
-    try:
-        run = sync_services.run_sync(portal, dry_run=True, trigger="preview")
-    except sync_services.SyncRefused as exc:
-        error = str(exc)
-    except sync_services.SyncBusy:
-        error = _("A synchronisation is running now; preview again when it has finished.")
-    groups = []
-    if run:
-        ops = list(run.operations.order_by("seq"))
-        for phase in PHASES:
-            members = [op for op in ops if op.phase == phase]
-            if members:
-                groups.append({"phase": phase, "ops": members[:300], "count": len(members)})
-    waiting = SyncRun.objects.filter(portal=portal, status=RunStatus.WAITING).order_by("-started_at").first()
-    return _render(request, "bitrix_app/preview.html", {"run": run, "groups": groups, "error": error, "waiting": waiting})
+    run_id = request.GET.get("run")
+    since = None
+    if run_id:
+        run = selectors.preview_run(portal, int(run_id)) if run_id.isdigit() else None
+    else:
+        since = timezone.now() - timedelta(seconds=1)
+        preview_portal.delay(portal.pk)
+        run = selectors.preview_run(portal, since=since)  # already there when the worker was quick
+    ready = run is not None and run.finished_at is not None
+    context = {"run": run if ready else None, "groups": selectors.planned_by_phase(run) if ready else [],
+               "error": run.error if ready and run.error else "", "waiting": selectors.waiting_run(portal),
+               "preparing": not ready, "since": since.isoformat() if since else ""}
+    return _render(request, "bitrix_app/preview.html", context)
 
 
 @page
 def run_now(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _go(request, _url("preview"))
-    from hrsync.tasks import sync_portal
-
     target = _started_url(request)
     sync_portal.delay(request.portal.pk, "manual", request.POST.get("person") or None)
     return _go(request, target)
@@ -264,14 +220,12 @@ def run_now(request: HttpRequest) -> HttpResponse:
 
 @page
 def confirm(request: HttpRequest, run_id: int) -> HttpResponse:
-    run = SyncRun.objects.filter(portal=request.portal, pk=run_id, status=RunStatus.WAITING).first()
+    run = selectors.waiting_run(request.portal, run_id)
     if run is None or request.method != "POST":
         return _go(request, _url("home"))
     if request.POST.get("decision") == "cancel":
         sync_services.cancel_run(run)
         return _go(request, _url("home"))
-    from hrsync.tasks import confirm_sync
-
     target = _started_url(request)
     confirm_sync.delay(run.pk)
     return _go(request, target)
@@ -279,7 +233,7 @@ def confirm(request: HttpRequest, run_id: int) -> HttpResponse:
 
 @page
 def progress(request: HttpRequest) -> HttpResponse:
-    progress_now = selectors.run_progress(request.portal, since=_since(request))
+    progress_now = selectors.run_progress(request.portal, since=_since(request), preview=request.GET.get("preview") == "1")
     if request.GET.get("format") == "json":
         return frame_headers(JsonResponse(progress_now), request.portal)
     return _render(request, "bitrix_app/progress.html", {"progress": progress_now, "since": request.GET.get("since", "")})
@@ -289,8 +243,6 @@ def progress(request: HttpRequest) -> HttpResponse:
 def journal(request: HttpRequest) -> HttpResponse:
     portal = request.portal
     if request.method == "POST":  # retry one person
-        from hrsync.tasks import sync_portal
-
         target = _started_url(request)
         sync_portal.delay(portal.pk, "person", request.POST["person"])
         return _go(request, target)
@@ -302,10 +254,9 @@ def journal(request: HttpRequest) -> HttpResponse:
         response = HttpResponse(selectors.journal_csv(portal, **filters), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="hrsync-journal.csv"'
         return frame_headers(response, portal)
-    runs = SyncRun.objects.filter(portal=portal).order_by("-started_at")[:30]
-    kinds = [k for kinds in PHASES.values() for k in (c.__name__ for c in kinds)]
-    return _render(request, "bitrix_app/journal.html", {"ops": selectors.journal(portal, **filters), "runs": runs,
-                                                         "filters": filters, "kinds": kinds,
+    return _render(request, "bitrix_app/journal.html", {"ops": selectors.journal(portal, **filters),
+                                                         "runs": selectors.recent_runs(portal), "filters": filters,
+                                                         "kinds": selectors.operation_kinds(),
                                                          "csv_url": _url("journal", format="csv", **{
                                                              k: v for k, v in (("run", filters["run_id"]), ("q", filters["query"]),
                                                                                ("kind", filters["kind"]), ("status", filters["status"])) if v})})

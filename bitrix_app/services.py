@@ -13,11 +13,11 @@ from django.utils import timezone
 from hrsync.crypto import hash_secret, secret_matches
 
 from .client import BitrixClient, BitrixError, PortalEndpoint
-from .client.errors import BitrixAuthError, BitrixMethodError
+from .client.errors import BitrixAlreadyDone, BitrixAuthError, BitrixMethodError
 from .client.oauth import StaticTokenSource, oauth_host_allowed
 from .client.ratelimit import default_limiter
 from .models import Portal, PortalStatus
-from .signals import portal_data_deletion_requested
+from .signals import portal_data_deletion_requested, portal_installed
 
 log = logging.getLogger(__name__)
 
@@ -210,18 +210,9 @@ def install_portal(handshake: Handshake) -> Portal:
         portal.uninstalled_at = None
         portal.save()
     bind_events(portal)
-    _register_workflow_action(portal)
+    portal_installed.send(sender=Portal, portal=portal)
     log.info("Portal %s installed (member_id %s, status %s)", portal.domain, portal.member_id, portal.status)
     return portal
-
-
-def _register_workflow_action(portal: Portal) -> None:
-    """The vacation action for workflows; a portal without the bizproc scope (or plan) just goes without."""
-    from hrsync.requests import register_workflow_action
-
-    outcome = register_workflow_action(portal)
-    if any(v != "registered" for v in outcome.values()):
-        log.warning("Workflow action not registered on %s: %s", portal.domain, outcome)
 
 
 def bind_events(portal: Portal) -> list[str]:
@@ -232,7 +223,7 @@ def bind_events(portal: Portal) -> list[str]:
     missing = [event for event in EVENTS_TO_BIND if (event, handler) not in bound]
     if missing:
         outcomes = client.batch({event: ("event.bind", {"event": event, "handler": handler}) for event in missing})
-        failed = {k: o.error for k, o in outcomes.items() if o.error and "already" not in o.error.description.lower()}
+        failed = {k: o.error for k, o in outcomes.items() if o.error and not isinstance(o.error, BitrixAlreadyDone)}
         if failed:
             raise BitrixMethodError("EVENT_BIND_FAILED", "; ".join(e.message for e in failed.values()))
     return missing

@@ -5,15 +5,32 @@ import logging
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import translation
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
+
+from hrsync.selectors import overview
+from hrsync.tasks import process_portal_outbox
+from hrsync.writeback import (
+    CallerUnknown,
+    DocumentUnreadable,
+    portal_for_robot,
+    receive_vacation_request,
+    receive_webhook_request,
+    webhook_for_key,
+)
 
 from .client import BitrixError
 from .formdata import nested
 from .frame import FrameSession, frame_session_required, frame_view, render_frame, ui_language
+from .gateway.workflows import VacationCall
 from .models import Portal
 from .services import Handshake, InstallRefused, enter_app_frame, handle_event, install_portal
 
 log = logging.getLogger(__name__)
+
+# Posts from the portal's server, not from a browser: no cookie, so no CSRF token to check (each view
+# checks the application token or the secret URL instead), and nothing is ever shown in a frame.
+portal_server_call = csrf_exempt
 
 
 @frame_view
@@ -33,7 +50,7 @@ def install(request: HttpRequest) -> HttpResponse:
         return render_frame(request, "bitrix_app/install.html", {"portal": portal}, portal=portal)
 
 
-@frame_view
+@portal_server_call
 @require_POST
 def events(request: HttpRequest) -> HttpResponse:
     """Portal events (form-encoded, `auth[...]`): ONAPPINSTALL, ONAPPUNINSTALL."""
@@ -48,41 +65,36 @@ def events(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"result": outcome})
 
 
-@frame_view
+@portal_server_call
 @require_POST
 def bizproc(request: HttpRequest) -> HttpResponse:
     """The workflow action "Передать отпуск в 1С:ЗУП": checked, stored, answered at once."""
-    from hrsync.requests import RobotCallRefused, portal_for_robot, receive_vacation_request
-    from hrsync.tasks import process_portal_outbox
-
-    payload = nested(request.POST)
-    auth = payload.get("auth") if isinstance(payload.get("auth"), dict) else {}
+    call = VacationCall.from_payload(nested(request.POST))
     try:
-        portal = portal_for_robot(auth)
-    except RobotCallRefused as exc:
+        portal = portal_for_robot(call)
+    except CallerUnknown as exc:
         log.warning("Workflow call refused: %s", exc)
         return JsonResponse({"error": "unauthorized"}, status=401)
-    item = receive_vacation_request(portal, payload)
+    item = receive_vacation_request(portal, call)
     process_portal_outbox.delay(portal.pk)
     return JsonResponse({"result": "accepted", "request": item.pk, "status": item.status})
 
 
-@frame_view
+@portal_server_call
 @require_POST
 def webhook(request: HttpRequest, key: str) -> HttpResponse:
     """The built-in Webhook action: only document_id arrives; the secret URL says which portal."""
-    from hrsync.requests import RobotCallRefused, receive_webhook_request, webhook_for_key
-    from hrsync.tasks import process_portal_outbox
-
     payload = nested(request.POST)
     document_id = payload.get("document_id")
     document_id = [document_id[k] for k in sorted(document_id, key=int)] if isinstance(document_id, dict) else []
     try:
         hook = webhook_for_key(key)
         item = receive_webhook_request(hook, document_id)
-    except RobotCallRefused as exc:
+    except CallerUnknown as exc:
         log.warning("Webhook call refused: %s", exc)
         return JsonResponse({"error": "unauthorized"}, status=401)
+    except DocumentUnreadable as exc:
+        return JsonResponse({"error": "document_not_found", "message": str(exc)}, status=404)
     except BitrixError as exc:
         return JsonResponse({"error": "document_unreadable", "message": exc.message}, status=502)
     process_portal_outbox.delay(hook.portal_id)
@@ -112,7 +124,5 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _home(request: HttpRequest, portal: Portal, session: FrameSession) -> HttpResponse:
-    from hrsync.selectors import overview
-
     context = {"portal": portal, "session": session, "s": session.dumps(), "page": "home", **overview(portal)}
     return render_frame(request, "bitrix_app/home.html", context, portal=portal)

@@ -23,8 +23,9 @@ from payroll_connector.models import OutboxItem, OutboxKind, OutboxStatus, Packa
 
 from .models import Lease, RunStatus, SyncRun
 
-# Bitrix24 user fields that carry contact data or a birthday: masked wherever the journal keeps them.
-MASKED_FIELDS = ("EMAIL", "PERSONAL_BIRTHDAY", "PERSONAL_MOBILE")
+# User fields (the core's names, hrsync.sync.operations.USER_FIELDS) that carry contact data or a
+# birthday: masked wherever the journal keeps them.
+MASKED_FIELDS = ("email", "birthday", "mobile_phone")
 
 
 def _key() -> bytes:
@@ -45,10 +46,10 @@ def mask(field: str, value: Any) -> Any:
     if field not in MASKED_FIELDS or value in (None, ""):
         return value
     text = str(value)
-    if field == "EMAIL" and "@" in text:
+    if field == "email" and "@" in text:
         local, _, domain = text.partition("@")
         return f"{local[:1]}***@{domain}"
-    if field == "PERSONAL_MOBILE":
+    if field == "mobile_phone":
         return "***" + text[-2:] if len(text) > 4 else "***"
     return "***"
 
@@ -58,8 +59,8 @@ def journal_details(kind: str, details: dict[str, Any]) -> dict[str, Any]:
     details = dict(details)
     if isinstance(details.get("fields"), dict):
         fields = details["fields"]
-        if fields.get("EMAIL"):
-            details["email_digest"] = digest("EMAIL", str(fields["EMAIL"]).lower())  # for crash recovery
+        if fields.get("email"):
+            details["email_digest"] = digest("email", str(fields["email"]).lower())  # for crash recovery
         details["fields"] = {name: mask(name, value) for name, value in fields.items()}
     if isinstance(details.get("changes"), dict):
         details["changes"] = {name: ([mask(name, v) for v in pair] if isinstance(pair, (list, tuple)) else pair)

@@ -8,10 +8,13 @@ from datetime import timedelta
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from bitrix_app.client import BitrixClient, BitrixError
+from bitrix_app.gateway.reads import read_departments
 from bitrix_app.models import Portal
 from payroll_connector.models import OutboxItem, OutboxStatus, PayrollConnection
 
-from .models import OperationStatus, RunStatus, SyncOperation, SyncRun
+from .models import AbsenceTypeMapping, DepartmentMapping, OperationStatus, RunStatus, SyncConfig, SyncOperation, SyncRun
+from .sync.operations import OPERATION_KINDS, PHASES
 from .sync.plan import DEFAULT_ABSENCE_TYPES
 
 
@@ -31,8 +34,6 @@ def overview(portal: Portal) -> dict:
     next_run = None
     if connection and last:
         next_run = last.started_at + timedelta(minutes=connection.schedule_minutes)
-    from .models import SyncConfig
-
     config = SyncConfig.objects.filter(portal=portal).first()
     return {"connection": connection, "runs": runs, "last": last, "waiting": waiting, "attention": attention,
             "next_run": next_run, "charts": charts(portal), "overtime": config.overtime_state if config else {}}
@@ -70,8 +71,6 @@ def latest_notices(portal: Portal) -> list[dict]:
 
 def absence_kinds(portal: Portal) -> list[tuple[str, str, bool]]:
     """(ZUP kind, Bitrix24 type, is the default) for every kind seen in ZUP, and the known defaults."""
-    from .models import AbsenceTypeMapping
-
     chosen = dict(AbsenceTypeMapping.objects.filter(portal=portal).values_list("zup_kind", "bitrix_type"))
     kinds = sorted(set(latest_source(portal).get("absence_kinds", [])) | set(DEFAULT_ABSENCE_TYPES) | set(chosen))
     return [(k, chosen.get(k) or DEFAULT_ABSENCE_TYPES.get(k, "OTHER"), k not in chosen) for k in kinds]
@@ -100,9 +99,9 @@ def journal_csv(portal: Portal, **filters) -> str:
     return out.getvalue()
 
 
-def run_progress(portal: Portal, run_id: int | None = None, since=None) -> dict:
-    """The progress of a run: a given one, or the newest started after `since` (a run just asked for)."""
-    runs = SyncRun.objects.filter(portal=portal, dry_run=False)
+def run_progress(portal: Portal, run_id: int | None = None, since=None, *, preview: bool = False) -> dict:
+    """The progress of a run (or a preview): a given one, or the newest started after `since` (one just asked for)."""
+    runs = SyncRun.objects.filter(portal=portal, dry_run=preview)
     if since is not None:
         runs = runs.filter(started_at__gte=since)
     run = runs.filter(pk=run_id).first() if run_id else runs.order_by("-started_at").first()
@@ -122,3 +121,58 @@ def run_progress(portal: Portal, run_id: int | None = None, since=None) -> dict:
 def requests_to_zup(portal: Portal):
     return OutboxItem.objects.filter(portal=portal).order_by("-created_at")[:300]
 
+
+
+# -- the pages' other reads ------------------------------------------------------------------------------------
+def connection_of(portal: Portal) -> PayrollConnection | None:
+    return PayrollConnection.objects.filter(portal=portal).first()
+
+
+def sync_config_of(portal: Portal) -> SyncConfig:
+    return SyncConfig.objects.filter(portal=portal).first() or SyncConfig(portal=portal)
+
+
+def recent_runs(portal: Portal, limit: int = 30):
+    return SyncRun.objects.filter(portal=portal).order_by("-started_at")[:limit]
+
+
+def waiting_run(portal: Portal, run_id: int | None = None) -> SyncRun | None:
+    """The run stopped by the dismissal guard (a given one, or the newest)."""
+    runs = SyncRun.objects.filter(portal=portal, status=RunStatus.WAITING)
+    return runs.filter(pk=run_id).first() if run_id else runs.order_by("-started_at").first()
+
+
+def preview_run(portal: Portal, run_id: int | None = None, since=None) -> SyncRun | None:
+    """A preview (dry run): a given one, or the newest started after `since`."""
+    runs = SyncRun.objects.filter(portal=portal, dry_run=True)
+    if since is not None:
+        runs = runs.filter(started_at__gte=since)
+    return runs.filter(pk=run_id).first() if run_id else runs.order_by("-started_at").first()
+
+
+def planned_by_phase(run: SyncRun, *, per_phase: int = 300) -> list[dict]:
+    ops = list(run.operations.order_by("seq"))
+    groups = []
+    for phase in PHASES:
+        members = [op for op in ops if op.phase == phase]
+        if members:
+            groups.append({"phase": phase, "ops": members[:per_phase], "count": len(members)})
+    return groups
+
+
+def operation_kinds() -> tuple[str, ...]:
+    return OPERATION_KINDS
+
+
+def department_mappings(portal: Portal) -> dict[str, DepartmentMapping]:
+    return {m.payroll_id: m for m in DepartmentMapping.objects.filter(portal=portal)}
+
+
+def bitrix_department_paths(portal: Portal) -> tuple[list[dict], str]:
+    """The portal's departments as paths of names from the root (one or two REST calls), or the error."""
+    try:
+        state = read_departments(BitrixClient.for_portal(portal))
+    except BitrixError as exc:
+        return [], exc.message
+    paths = ({"id": d.id, "path": " / ".join(state.path_of(d.id, with_root=True))} for d in state.departments)
+    return sorted(paths, key=lambda d: d["path"]), ""

@@ -3,21 +3,22 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import asdict
+from dataclasses import asdict, fields, replace
+from enum import Enum
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
-from bitrix_app.client import BitrixClient, BitrixError, Command
-from bitrix_app.client.client import IdWindows, OffsetList, read_lists
+from bitrix_app.client import BitrixClient, BitrixError
+from bitrix_app.gateway import reads as gateway_reads
+from bitrix_app.gateway.workflows import notify
 from bitrix_app.models import Portal
 from payroll_connector.errors import PayrollError
 from payroll_connector.models import PayrollConnection
 from payroll_connector.services import read_snapshot
 
-from .absences import ABSENCE_MARK, CalendarAbsenceWriter
 from .apply import Applier
 from . import privacy
 from .locks import SyncBusy, lease_alive, portal_preview_lock, portal_sync_lock, preview_lease_name, sync_lease_name
@@ -33,9 +34,9 @@ from .models import (
     SyncOperation,
     SyncRun,
 )
-from .sync import plan as p
-from .sync.portal import Mappings, PortalDepartment, PortalState, PortalUser, SyncSettings
-from .sync.portal import SyncedAbsence as SyncedAbsenceValue
+from .sync import operations as o
+from .sync.plan import ABSENCE_TYPES, plan_sync
+from .sync.portal import Mappings, PortalState, SyncSettings, WrittenAbsence
 
 log = logging.getLogger(__name__)
 
@@ -44,29 +45,12 @@ class SyncRefused(Exception):
     """The run cannot start (portal disabled or needing re-authorisation, no ZUP connection)."""
 
 
-def _int(value) -> int | None:
-    try:
-        return int(value) if value not in (None, "", "0", 0) else None
-    except (TypeError, ValueError):
-        return None
-
-
 def read_portal_state(client: BitrixClient, portal: Portal) -> PortalState:
-    """Departments and users in shared batch calls (300 departments + 5,000 users: 3 HTTP calls)."""
-    lists = read_lists(client, {
-        "dep": OffsetList("department.get"),
-        "usr": IdWindows("user.get", lambda after: {"FILTER": {">ID": after}, "sort": "ID", "order": "ASC", "start": -1}),
-    })
-    departments = tuple(PortalDepartment(int(d["ID"]), d.get("NAME") or "", _int(d.get("PARENT")), _int(d.get("UF_HEAD")))
-                        for d in lists["dep"])
-    users = tuple(PortalUser(
-        id=int(u["ID"]), active=u.get("ACTIVE") in (True, "Y", "true", 1), email=(u.get("EMAIL") or "").strip(),
-        xml_id=u.get("XML_ID") or "", fields=p.portal_user_fields(u),
-        departments=frozenset(int(d) for d in (u.get("UF_DEPARTMENT") or []) if str(d).strip()),
-    ) for u in lists["usr"])
-    absences = tuple(SyncedAbsenceValue(a.payroll_id, a.event_id, a.user_id, a.absence_type, a.name, a.start, a.end)
+    """The portal's departments and users (the gateway reads them), and the absences the app wrote there."""
+    state = gateway_reads.read_portal_state(client)
+    absences = tuple(WrittenAbsence(a.payroll_id, a.event_id, a.user_id, a.absence_type, a.name, a.start, a.end)
                      for a in SyncedAbsence.objects.filter(portal=portal))
-    return PortalState(departments, users, absences)
+    return replace(state, absences=absences)
 
 
 def load_mappings(portal: Portal) -> Mappings:
@@ -83,6 +67,29 @@ def load_mappings(portal: Portal) -> Mappings:
     )
 
 
+def save_sync_settings(portal: Portal, *, guard_percent: float, guard_count: int, lead_days: int,
+                       organisations_as_departments: bool) -> SyncConfig:
+    config = sync_config(portal)
+    config.dismissal_guard_percent = float(guard_percent)
+    config.dismissal_guard_count = int(guard_count)
+    config.future_hire_lead_days = int(lead_days)
+    config.organisations_as_departments = organisations_as_departments
+    config.save()
+    return config
+
+
+def preview(portal: Portal) -> SyncRun:
+    """A dry run, as the preview page asks for it: a refusal is kept as a failed preview, for the page to show."""
+    try:
+        return run_sync(portal, dry_run=True, trigger="preview")
+    except (SyncRefused, SyncBusy) as exc:
+        message = (str(exc) if isinstance(exc, SyncRefused)
+                   else "a preview is being prepared already: open the tab again in a moment")
+        now = timezone.now()
+        return SyncRun.objects.create(portal=portal, trigger="preview", dry_run=True, status=RunStatus.FAILED,
+                                      error=message, finished_at=now)
+
+
 def sync_config(portal: Portal) -> SyncConfig:
     config, _ = SyncConfig.objects.get_or_create(portal=portal)
     return config
@@ -95,21 +102,22 @@ def portal_today(config: SyncConfig) -> date:
 def recover_intents(portal: Portal, client: BitrixClient, state: PortalState) -> int:
     """Resolve operations a killed run journaled as `intent`: adopt what reached Bitrix24, or mark it lost.
 
-    Users are found by XML_ID (or e-mail), departments by name under their parent, absences by the
-    mark the app puts in the event's description. Nothing is ever written twice.
+    Users are found by their payroll ID (XML_ID) or e-mail, departments by name under their parent,
+    absences by the mark the app puts in the event. Nothing is ever written twice.
     """
     intents = list(SyncOperation.objects.filter(run__portal=portal, status=OperationStatus.INTENT).order_by("seq"))
     if not intents:
         return 0
     mapped_departments = set(DepartmentMapping.objects.filter(portal=portal).values_list("bitrix_id", flat=True))
-    by_xml = {u.xml_id: u.id for u in state.users if u.xml_id}
-    by_email = {privacy.digest("EMAIL", u.email.lower()): u.id for u in state.users if u.email}
-    event_lookups: dict[str, Command] = {}
+    by_payroll_id = {u.xml_id: u.id for u in state.users if u.xml_id}
+    by_email = {privacy.digest("email", u.email.lower()): u.id for u in state.users if u.email}
+    absences_to_find: dict[str, tuple[int, str, str, str]] = {}
     for op in intents:
         found: int | None = None
         if op.kind == "CreateDepartment":
-            parent = op.details.get("parent_id") or DepartmentMapping.objects.filter(
-                portal=portal, payroll_id=op.details.get("parent_payroll_id") or "-").values_list("bitrix_id", flat=True).first()
+            # (an intent journaled before operations carried a NewRef named its parent parent_id / parent_payroll_id)
+            parent = _journaled_department(portal, op.details.get("parent", op.details.get("parent_id")
+                                                                  or {"new": op.details.get("parent_payroll_id")}))
             found = next((d.id for d in state.departments if d.name == op.details.get("name") and d.parent == parent
                           and d.id not in mapped_departments), None)
             if found:
@@ -118,7 +126,7 @@ def recover_intents(portal: Portal, client: BitrixClient, state: PortalState) ->
                 mapped_departments.add(found)
         elif op.kind == "CreateUser":
             # The journal keeps the e-mail as a digest only (hrsync.privacy): portal users are compared by theirs.
-            found = by_xml.get(op.payroll_id) or by_email.get(op.details.get("email_digest") or "-")
+            found = by_payroll_id.get(op.payroll_id) or by_email.get(op.details.get("email_digest") or "-")
             if found:
                 PersonMapping.objects.update_or_create(portal=portal, payroll_id=op.payroll_id,
                                                        defaults={"user_id": found, "synced_fields": {}})
@@ -126,25 +134,29 @@ def recover_intents(portal: Portal, client: BitrixClient, state: PortalState) ->
             user_id = PersonMapping.objects.filter(portal=portal, payroll_id=op.details.get("person_id")).values_list(
                 "user_id", flat=True).first()
             if user_id:
-                event_lookups[str(op.pk)] = CalendarAbsenceWriter().find(user_id=user_id, start=op.details["start"],
-                                                                          end=op.details["end"])
+                absences_to_find[str(op.pk)] = (user_id, op.payroll_id, op.details["start"], op.details["end"])
                 continue
         _resolve(op, found)
-    if event_lookups:
-        outcomes = client.batch({f"i{k}": cmd for k, cmd in event_lookups.items()})
-        for op in intents:
-            outcome = outcomes.get(f"i{op.pk}")
-            if outcome is None:
-                continue
-            events = outcome.result if outcome.ok and isinstance(outcome.result, list) else []
-            event = next((e for e in events if ABSENCE_MARK + op.payroll_id in (e.get("DESCRIPTION") or "")), None)
-            if event:
-                SyncedAbsence.objects.update_or_create(portal=portal, payroll_id=op.payroll_id, defaults={
-                    "event_id": int(event["ID"]), "user_id": int(event.get("OWNER_ID") or 0),
-                    "absence_type": op.details["absence_type"], "name": op.details["name"],
-                    "start": op.details["start"], "end": op.details["end"]})
-            _resolve(op, int(event["ID"]) if event else None)
+    found_events = gateway_reads.find_written_absences(client, absences_to_find)
+    for op in intents:
+        if str(op.pk) not in found_events:
+            continue
+        event = found_events[str(op.pk)]
+        if event:
+            event_id, owner = event
+            SyncedAbsence.objects.update_or_create(portal=portal, payroll_id=op.payroll_id, defaults={
+                "event_id": event_id, "user_id": owner, "absence_type": op.details["absence_type"],
+                "name": op.details["name"], "start": op.details["start"], "end": op.details["end"]})
+        _resolve(op, event[0] if event else None)
     return len(intents)
+
+
+def _journaled_department(portal: Portal, ref) -> int | None:
+    """A department as the journal wrote it (see _plain): an ID, or {"new": payroll ID} of one made in that run."""
+    if isinstance(ref, dict):
+        return DepartmentMapping.objects.filter(portal=portal, payroll_id=ref.get("new") or "-").values_list(
+            "bitrix_id", flat=True).first()
+    return ref if isinstance(ref, int) else None
 
 
 def _resolve(op: SyncOperation, found: int | None) -> None:
@@ -154,13 +166,24 @@ def _resolve(op: SyncOperation, found: int | None) -> None:
     op.save(update_fields=["status", "target_id", "updated_at"])
 
 
-def _details(op) -> dict:
-    data = {k: v for k, v in asdict(op).items() if k not in ("payroll_id", "label", "reason")}
-    return {k: (v.isoformat() if isinstance(v, date) else list(v) if isinstance(v, tuple) else v) for k, v in data.items()}
+def _plain(value):
+    """An operation's value as JSON keeps it: days ISO, a department made in the run as {"new": payroll ID}."""
+    if isinstance(value, o.NewRef):
+        return {"new": value.payroll_id}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
-def _phase(op) -> str:
-    return next(name for name, kinds in p.PHASES.items() if type(op) in kinds)
+def _details(op: o.Op) -> dict:
+    # (asdict would turn a NewRef into an anonymous dict: the fields are taken one by one instead)
+    return {f.name: _plain(getattr(op, f.name)) for f in fields(op) if f.name not in ("payroll_id", "label", "reason")}
 
 
 def run_sync(portal: Portal, *, dry_run: bool = False, trigger: str = "manual", only_person: str | None = None,
@@ -191,7 +214,7 @@ def run_sync(portal: Portal, *, dry_run: bool = False, trigger: str = "manual", 
                 dismissal_guard_count=config.dismissal_guard_count, confirmed_dismissals=confirmed_dismissals,
                 only_person=only_person)
             mappings = load_mappings(portal)
-            plan = p.plan_sync(snapshot, state, mappings, settings)
+            plan = plan_sync(snapshot, state, mappings, settings)
             run.source_summary = {
                 "organisations": [[o.guid, o.name] for o in snapshot.organisations],
                 "departments": [[d.guid, d.name, d.parent_guid, d.organisation_guid, bool(d.disbanded)]
@@ -201,7 +224,7 @@ def run_sync(portal: Portal, *, dry_run: bool = False, trigger: str = "manual", 
                 "synced_people": len(mappings.persons)}
             journal = _journal(run, plan)
             run.planned = dict(Counter(op.kind for op in plan.operations))
-            run.notices = [asdict(n) for n in plan.notices]
+            run.notices = [asdict(n) for n in plan.notices]  # Notice holds plain values only
             run.dismissals = plan.dismissals
             if dry_run:
                 run.status = RunStatus.PLANNED
@@ -251,9 +274,9 @@ def interrupted_runs() -> list[SyncRun]:
     return stopped
 
 
-def _journal(run: SyncRun, plan: p.SyncPlan) -> dict[int, SyncOperation]:
-    rows = [SyncOperation(run=run, seq=i + 1, kind=op.kind, phase=_phase(op), payroll_id=op.payroll_id,
-                          label=op.label[:300], reason=op.reason, details=privacy.journal_details(op.kind, _details(op)))
+def _journal(run: SyncRun, plan: o.SyncPlan) -> dict[int, SyncOperation]:
+    rows = [SyncOperation(run=run, seq=i + 1, kind=op.kind, phase=o.PHASE_OF[type(op)], payroll_id=op.payroll_id,
+                          label=op.label[:300], reason=op.reason.value, details=privacy.journal_details(op.kind, _details(op)))
             for i, op in enumerate(plan.operations)]
     with transaction.atomic():
         SyncOperation.objects.bulk_create(rows, batch_size=1000)
@@ -292,8 +315,8 @@ def notify_admins(portal: Portal, run: SyncRun) -> None:
     if new_notices:
         parts.append(f"{len(run.notices)} записей ЗУП требуют внимания (нет e-mail, совпадения, решения по отделам)")
     try:
-        BitrixClient.for_portal(portal).call("im.notify.system.add", {
-            "USER_ID": int(portal.token_user_id), "MESSAGE": "hrsync: " + "; ".join(parts), "TAG": f"hrsync-run-{run.pk}"})
+        notify(BitrixClient.for_portal(portal), int(portal.token_user_id), "hrsync: " + "; ".join(parts),
+               tag=f"hrsync-run-{run.pk}")
     except BitrixError as exc:
         log.warning("Could not notify the admins of %s: %s", portal.domain, exc.message)
 
@@ -324,7 +347,7 @@ def accept_all_department_matches(portal: Portal) -> int:
 
 def save_absence_types(portal: Portal, chosen: dict[str, str]) -> None:
     for kind, bitrix_type in chosen.items():
-        if bitrix_type not in p.ABSENCE_TYPES:
+        if bitrix_type not in ABSENCE_TYPES:
             raise ValueError(f"unknown Bitrix24 absence type {bitrix_type!r}")
         AbsenceTypeMapping.objects.update_or_create(portal=portal, zup_kind=kind, defaults={"bitrix_type": bitrix_type})
 

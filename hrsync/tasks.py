@@ -5,16 +5,19 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from bitrix_app.models import Portal, PortalStatus
 from bitrix_app.services import DELETION_PENDING, delete_portal
+from payroll_connector.models import OutboxItem, OutboxKind, OutboxStatus
 
 from .locks import SyncBusy, portal_outbox_lock, portal_sync_lock
 from .models import SyncConfig, SyncRun
 from .privacy import prune_history
-from .services import SyncRefused, interrupted_runs, run_sync
+from .services import SyncRefused, confirm_run, interrupted_runs, preview, run_sync
+from .writeback import collect_overtime, process_outbox, register_workflow_action
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +34,16 @@ def sync_portal(self, portal_id: int, trigger: str = "schedule", only_person: st
     except SyncRefused as exc:
         return {"portal": portal_id, "skipped": str(exc)}
     return {"portal": portal_id, "run": run.pk, "status": run.status, "outcome": run.outcome}
+
+
+@shared_task(acks_late=True)
+def preview_portal(portal_id: int) -> dict:
+    """The preview page asked for a dry run; the page follows it like a run and then shows its plan."""
+    portal = Portal.objects.filter(pk=portal_id).first()
+    if portal is None:
+        return {"portal": portal_id, "skipped": "no such portal"}
+    run = preview(portal)
+    return {"portal": portal_id, "run": run.pk, "status": run.status}
 
 
 @shared_task
@@ -95,10 +108,15 @@ def delete_after_uninstall(sender, portal_id, **kwargs) -> None:
     delete_portal_data.delay(portal_id)
 
 
+def register_after_install(sender, portal, **kwargs) -> None:
+    """The vacation action for workflows; a portal without the bizproc scope (or plan) just goes without."""
+    outcome = register_workflow_action(portal)
+    if any(v != "registered" for v in outcome.values()):
+        log.warning("Workflow action not registered on %s: %s", portal.domain, outcome)
+
+
 def sync_after_package(sender, connection, package, **kwargs) -> None:
     """A pushed change reaches Bitrix24 within seconds: a run starts as soon as the package is processed."""
-    from django.conf import settings
-
     if settings.HRSYNC_SYNC_AFTER_PACKAGE:
         transaction.on_commit(lambda: sync_portal.delay(connection.portal_id, "push"))
 
@@ -106,8 +124,6 @@ def sync_after_package(sender, connection, package, **kwargs) -> None:
 @shared_task(acks_late=True)
 def process_portal_outbox(portal_id: int) -> dict:
     """Deliver a portal's requests to ZUP and tell the workflows (one worker per portal at a time)."""
-    from .requests import process_outbox
-
     portal = Portal.objects.filter(pk=portal_id).first()
     if portal is None or not portal.is_operational:
         return {"portal": portal_id, "skipped": True}
@@ -121,10 +137,8 @@ def process_portal_outbox(portal_id: int) -> dict:
 @shared_task
 def process_all_outboxes() -> int:
     """Beat, every minute: retries with backoff while ZUP is down; nothing waits longer than that."""
-    from payroll_connector.models import OutboxItem, OutboxStatus
-
     ids = set(OutboxItem.objects.filter(status=OutboxStatus.PENDING).values_list("portal_id", flat=True))
-    ids |= set(OutboxItem.objects.filter(reported_at__isnull=True, kind="vacation").exclude(status=OutboxStatus.PENDING)
+    ids |= set(OutboxItem.objects.filter(reported_at__isnull=True, kind=OutboxKind.VACATION).exclude(status=OutboxStatus.PENDING)
                .exclude(event_token="").values_list("portal_id", flat=True))
     for portal_id in ids:
         process_portal_outbox.delay(portal_id)
@@ -134,8 +148,6 @@ def process_all_outboxes() -> int:
 @shared_task
 def collect_all_overtime() -> int:
     """Beat, daily: the current month's overtime of every portal (a previous day's corrections included)."""
-    from .requests import collect_overtime
-
     today = timezone.localdate()
     portals = Portal.objects.filter(status=PortalStatus.ACTIVE, payroll_connection__isnull=False)
     for portal in portals:
@@ -150,8 +162,6 @@ def report_after_ack(sender, item, **kwargs) -> None:
 @shared_task(acks_late=True)
 def confirm_sync(run_id: int) -> dict:
     """An admin confirmed a guard stop on the app page."""
-    from .services import confirm_run
-
     run = SyncRun.objects.filter(pk=run_id).first()
     if run is None:
         return {"run": run_id, "skipped": True}

@@ -1,19 +1,51 @@
-"""The pure core (hrsync/sync) writes its reasons in English; these are they, for translation when shown.
+"""The texts behind the core's codes, in the translation catalogue: reasons, notices, field names.
 
-makemessages finds them here (gettext_noop); templates translate them with {% translate op.reason %}.
-Problem notices are explained by their stable code (NOTICE_TEXTS).
+The core (hrsync/sync) speaks in codes: an operation's `Reason`, a notice's `code`, a user field's name.
+What a person reads is here, translated when shown (the `reason`, `notice` and `field_label` filters).
+A test checks that every code has its text.
 """
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop
 
-REASONS = [
-    gettext_noop("new in ZUP"), gettext_noop("its Bitrix24 department was deleted"), gettext_noop("renamed in ZUP"),
-    gettext_noop("moved in ZUP"), gettext_noop("renamed in ZUP, moved in ZUP"), gettext_noop("disbanded in ZUP"),
-    gettext_noop("hired in ZUP"), gettext_noop("last employment ended in ZUP"), gettext_noop("changed in ZUP"),
-    gettext_noop("edited in Bitrix24; ZUP's value is put back"), gettext_noop("employed again in ZUP (rehire)"),
-    gettext_noop("head in ZUP"), gettext_noop("absence in ZUP"), gettext_noop("reversed (сторно) or cancelled in ZUP"),
-    gettext_noop("no longer in ZUP"), gettext_noop("its employee is no longer synced"),
-]
+from .sync.operations import Reason
+
+REASON_MSGIDS = {
+    Reason.NEW_IN_ZUP: gettext_noop("new in ZUP"),
+    Reason.DEPARTMENT_DELETED_IN_BITRIX: gettext_noop("its Bitrix24 department was deleted"),
+    Reason.RENAMED: gettext_noop("renamed in ZUP"),
+    Reason.MOVED: gettext_noop("moved in ZUP"),
+    Reason.RENAMED_AND_MOVED: gettext_noop("renamed in ZUP, moved in ZUP"),
+    Reason.DISBANDED: gettext_noop("disbanded in ZUP"),
+    Reason.HIRED: gettext_noop("hired in ZUP"),
+    Reason.EMPLOYMENT_ENDED: gettext_noop("last employment ended in ZUP"),
+    Reason.CHANGED: gettext_noop("changed in ZUP"),
+    Reason.DRIFT_PUT_BACK: gettext_noop("edited in Bitrix24; ZUP's value is put back"),
+    Reason.REHIRED: gettext_noop("employed again in ZUP (rehire)"),
+    Reason.HEAD_IN_ZUP: gettext_noop("head in ZUP"),
+    Reason.ABSENCE_IN_ZUP: gettext_noop("absence in ZUP"),
+    Reason.ABSENCE_CHANGED: gettext_noop("changed in ZUP"),
+    Reason.ABSENCE_REVERSED: gettext_noop("reversed (сторно) or cancelled in ZUP"),
+    Reason.ABSENCE_GONE: gettext_noop("no longer in ZUP"),
+    Reason.EMPLOYEE_NOT_SYNCED: gettext_noop("its employee is no longer synced"),
+}
+# Journals written before reasons were codes hold the English text itself: shown through the same catalogue.
+_LEGACY_REASONS = frozenset(REASON_MSGIDS.values())
+
+FIELD_LABELS = {
+    "first_name": _("first name"), "last_name": _("last name"), "middle_name": _("middle name"), "email": _("e-mail"),
+    "payroll_id": _("ZUP ID"), "position": _("position"), "employment_date": _("employment date"),
+    "birthday": _("birthday"), "gender": _("gender"), "mobile_phone": _("mobile phone"), "departments": _("departments"),
+    "name": _("name"), "parent": _("parent department"), "type": _("absence type"), "from": _("first day"),
+    "to": _("last day"), "user": _("employee"),
+}
+
+
+def reason_text(value: str) -> str:
+    try:
+        return gettext(REASON_MSGIDS[Reason(value)])
+    except ValueError:
+        return gettext(value) if value in _LEGACY_REASONS else value
+
 
 NOTICE_TEXTS = {
     "no_email": _("no e-mail in ZUP: Bitrix24 cannot invite the person; add it in ZUP"),

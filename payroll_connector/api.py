@@ -1,19 +1,24 @@
 """The push API 1C calls (mode B). Views check the key and the input and call one service each."""
 from __future__ import annotations
 
+import json
 import logging
 from functools import wraps
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from .errors import PackageConflict, PayrollPackageInvalid
-from .models import PayrollPackage
+from .models import OutboxItem, PayrollPackage
+from .odata.writer import document_for
+from .outbox import acknowledge, collectable
 from .push.openapi import openapi_document
 from .push.schema import package_json_schema
 from .services import connection_for_push_key, receive_package
+from .tasks import process_payroll_package
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +86,8 @@ def packages(request: HttpRequest) -> JsonResponse:
     except PackageConflict as exc:
         return JsonResponse({"error": "package_id_conflict", "problems": [{
             "record": "package", "field": "package_id", "problem": exc.message}]}, status=409)
+    if created:
+        transaction.on_commit(lambda: process_payroll_package.delay(package.pk))
     return JsonResponse(_package_json(package, request, duplicate=not created), status=202 if created else 200)
 
 
@@ -98,8 +105,6 @@ def package_status(request: HttpRequest, package_id: str) -> JsonResponse:
 
 
 def _outbox_json(item, connection) -> dict:
-    from .outbox import document_for
-
     entity, fields = document_for(item, connection, {})
     return {"id": item.pk, "kind": item.kind, "marker": item.marker, "created_at": item.created_at.isoformat(),
             "person_guid": item.person_guid, "employment_guid": item.payload.get("employment_guid"),
@@ -115,8 +120,6 @@ def _outbox_json(item, connection) -> dict:
 @push_key_required
 def outbox(request: HttpRequest) -> JsonResponse:
     """Mode B: what 1C should create now. Items stay here until confirmed, so nothing is lost."""
-    from .outbox import collectable
-
     connection = request.payroll_connection
     items = [_outbox_json(item, connection) for item in collectable(connection)[:500]]
     return JsonResponse({"items": items}, json_dumps_params={"ensure_ascii": False})
@@ -126,11 +129,6 @@ def outbox(request: HttpRequest) -> JsonResponse:
 @push_key_required
 def outbox_ack(request: HttpRequest, item_id: int) -> JsonResponse:
     """Mode B: 1C confirms an item with its document, or refuses it with its reason (in Russian)."""
-    import json
-
-    from .models import OutboxItem
-    from .outbox import acknowledge
-
     item = OutboxItem.objects.filter(pk=item_id, portal_id=request.payroll_connection.portal_id).first()
     if item is None:
         return JsonResponse({"error": "not_found"}, status=404)
@@ -149,9 +147,6 @@ def outbox_ack(request: HttpRequest, item_id: int) -> JsonResponse:
                              "problem": "send document_number (and document_ref), or refused with the reason"}]}, status=400)
     item = acknowledge(item, document_number=str(body.get("document_number") or "")[:50],
                        document_ref=str(body.get("document_ref") or "")[:64], refusal=str(body.get("refused") or ""))
-    from .signals import outbox_acknowledged
-
-    outbox_acknowledged.send(sender=OutboxItem, item=item)  # the workflow is told at once
     return JsonResponse({"id": item.pk, "status": item.status, "document_number": item.document_number})
 
 

@@ -1,5 +1,10 @@
-"""One error tree for 1C:ZUP. `transient` errors are retried with backoff; the rest are shown as they are."""
+"""One error tree for 1C:ZUP, chosen from 1C's answer (`PayrollError.from_response`).
+
+`transient` errors are retried with backoff; the rest are shown as they are, with 1C's own message.
+"""
 from __future__ import annotations
+
+from typing import Any
 
 
 class PayrollError(Exception):
@@ -12,6 +17,31 @@ class PayrollError(Exception):
     @property
     def message(self) -> str:
         return str(self)
+
+    @classmethod
+    def from_response(cls, status: int, payload: Any, text: str, *, entity: str, base_url: str = "") -> "PayrollError":
+        """The error an HTTP answer of the standard OData interface stands for (zup-odata.md §1, errors).
+
+        401/403: the user or password (or the role «Удаленный доступ (OData)»); an `odata.error` body:
+        1C's own code and message (404 with it: the entity set is not published); a 5xx or an answer
+        that is not JSON: the infobase is not answering properly, which passes.
+        """
+        if status in (401, 403):
+            return PayrollAuthError(
+                f"1C:ZUP refused the user name or password (HTTP {status}); check the OData user "
+                "and that it has the role «Удаленный доступ (OData)»", entity=entity)
+        if isinstance(payload, dict) and "odata.error" in payload:
+            error = payload["odata.error"] if isinstance(payload["odata.error"], dict) else {}
+            code = str(error.get("code", ""))
+            message = error.get("message")
+            message = str(message.get("value", "")) if isinstance(message, dict) else str(message or "")
+            if status == 404 or _says_not_found(message, entity):
+                return PayrollNotPublished(code, message, entity=entity, http_status=status)
+            return PayrollODataError(code, message, entity=entity, http_status=status)
+        if status >= 500 or payload is None:
+            return PayrollUnavailable(f"1C:ZUP{' at ' + base_url if base_url else ''} answered HTTP {status} "
+                                      "without an OData body", entity=entity)
+        return PayrollODataError(str(status), text[:500], entity=entity, http_status=status)
 
 
 class PayrollAuthError(PayrollError):
@@ -61,3 +91,13 @@ class PackageConflict(PayrollError):
         self.package_id = package_id
         super().__init__(f"package {package_id} was received before with other content; send new content "
                          "under a new package_id")
+
+
+class PayrollRequestRejected(PayrollError):
+    """A request from Bitrix24 cannot go to ZUP as it is; the message (in Russian) says what to fix."""
+
+
+def _says_not_found(message: str, entity: str) -> bool:
+    # 1C answers an unpublished entity set with its own words, in the infobase's language.
+    lowered = message.lower()
+    return entity.lower() in lowered and any(w in lowered for w in ("not found", "не найден", "unknown", "неизвест"))

@@ -17,13 +17,14 @@ from hrsync.crypto import hash_secret, secret_matches
 from hrsync.sync.assemble import absence_guid, assemble_snapshot
 from hrsync.sync.model import PayrollSnapshot, RecordProblem
 
-from .errors import PackageConflict, PayrollError, PayrollPackageInvalid
+from .errors import PackageConflict, PayrollAuthError, PayrollError, PayrollPackageInvalid, PayrollUnavailable
 from .models import ConnectionMode, PackageStatus, PayrollConnection, PayrollPackage, PayrollRecord, PayrollSourceState
 from .odata.client import ODataClient
 from .odata.reader import ReaderSettings, read_source_records
 from .push.records import apply_changes, records_of_snapshot, source_records
 from .push.store import DatabaseRecordStore, all_records, replace_all
 from .push.schema import Package
+from .signals import package_processed
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,16 @@ def connect_push(portal, *, organisation_filter=()) -> tuple[PayrollConnection, 
         "organisation_filter": list(organisation_filter),
     })
     return connection, rotate_push_key(connection)
+
+
+def update_connection(connection: PayrollConnection, *, schedule_minutes: int, corp_edition: bool,
+                      organisation_filter=()) -> PayrollConnection:
+    """The connection's settings from the settings page; a run every 5 minutes at the most."""
+    connection.schedule_minutes = max(5, int(schedule_minutes))
+    connection.corp_edition = corp_edition
+    connection.organisation_filter = list(organisation_filter)
+    connection.save(update_fields=["schedule_minutes", "corp_edition", "organisation_filter", "updated_at"])
+    return connection
 
 
 def rotate_push_key(connection: PayrollConnection) -> str:
@@ -88,7 +99,7 @@ def check_odata(connection: PayrollConnection) -> dict[str, str]:
             outcome[entity] = "ok"
         except PayrollError as exc:
             outcome[entity] = exc.message
-            if exc.__class__.__name__ in ("PayrollAuthError", "PayrollUnavailable"):
+            if isinstance(exc, (PayrollAuthError, PayrollUnavailable)):
                 break  # the same answer for every entity
     return outcome
 
@@ -206,7 +217,7 @@ def parse_package(raw: bytes) -> Package:
 
 
 def receive_package(connection: PayrollConnection, raw: bytes) -> tuple[PayrollPackage, bool]:
-    """Store a valid package once (a repeat returns the first); processing is queued after commit."""
+    """Store a valid package once (a repeat returns the first); the caller queues its processing."""
     package = parse_package(raw)
     snapshot = package.snapshot
     fields = {"kind": package.kind, "snapshot_id": (snapshot.snapshot_id or "") if snapshot else "",
@@ -222,10 +233,6 @@ def receive_package(connection: PayrollConnection, raw: bytes) -> tuple[PayrollP
         if not created and stored.body_sha256 and stored.body_sha256 != digest:
             raise PackageConflict(package_id)
         PayrollConnection.objects.filter(pk=connection.pk).update(last_package_at=timezone.now())
-        if created:
-            from .tasks import process_payroll_package
-
-            transaction.on_commit(lambda: process_payroll_package.delay(stored.pk))
     return stored, created
 
 
@@ -327,7 +334,5 @@ def process_package(package_pk: int) -> PayrollPackage:
             part.save(update_fields=["status", "processed_at", "results", "body"])
         package.refresh_from_db()
     log.info("Package %s of portal %s processed: %s", package.package_id, package.connection.portal_id, summary)
-    from .signals import package_processed
-
     package_processed.send(sender=PayrollPackage, connection=package.connection, package=package)
     return package

@@ -13,6 +13,7 @@ from bitrix_app.client import (
     BitrixTransportError,
     Command,
 )
+from bitrix_app.client.client import IdWindows, read_lists
 from tests.conftest import PYTHON, ROOT, child_env, control, install
 
 
@@ -58,8 +59,8 @@ def test_fast_listing_by_id_windows_reads_every_user_once(installed):
     sandbox, portal = installed
     control(sandbox, "seed", {"users": 2600})
     client = BitrixClient.for_portal(portal)
-    users = list(client.iter_list_fast(
-        "user.get", lambda after: {"sort": "ID", "order": "ASC", "FILTER": {">ID": after}, "start": -1}))
+    users = read_lists(client, {"usr": IdWindows(
+        "user.get", lambda after: {"sort": "ID", "order": "ASC", "FILTER": {">ID": after}, "start": -1})})["usr"]
     ids = [int(u["ID"]) for u in users]
     assert ids == sorted(ids) and len(ids) == 2601 == len(set(ids))
     assert client.stats.http_calls == 2  # 50 windows of 50 per call

@@ -1,9 +1,10 @@
 """The pure planner, with plain values (no database, no HTTP)."""
 from datetime import date, timedelta
 
+from hrsync.sync import operations as o
 from hrsync.sync import plan as p
 from hrsync.sync.model import Absence, Department, Employment, EmploymentKind, Organisation, PayrollSnapshot, Person, Position
-from hrsync.sync.portal import Mappings, PortalDepartment, PortalState, PortalUser, SyncedAbsence, SyncSettings
+from hrsync.sync.portal import Mappings, PortalDepartment, PortalState, PortalUser, WrittenAbsence, SyncSettings
 
 TODAY = date(2026, 11, 25)
 ROOT = PortalDepartment(1, "Компания", None, None)
@@ -26,18 +27,18 @@ def plan(snap, state=None, mappings=None, **settings):
 
 def test_a_new_company_creates_parents_before_children_then_users():
     result = plan(snapshot([person()]))
-    creates = result.of(p.CreateDepartment)
+    creates = result.of(o.CreateDepartment)
     assert [c.name for c in creates] == ["ООО Тест", "Бухгалтерия", "Расчёты"]
-    assert creates[1].parent_payroll_id == "org" and creates[0].parent_id == 1
-    user = result.of(p.CreateUser)[0]
-    assert user.fields["XML_ID"] == "p1" and user.fields["WORK_POSITION"] == "Бухгалтер"
-    assert user.fields["PERSONAL_BIRTHDAY"] == "1990-05-01" and user.department_payroll_ids == ("d2",)
+    assert creates[1].parent == o.NewRef("org") and creates[0].parent == 1
+    user = result.of(o.CreateUser)[0]
+    assert user.fields["payroll_id"] == "p1" and user.fields["position"] == "Бухгалтер"
+    assert user.fields["birthday"] == "1990-05-01" and user.department_payroll_ids == ("d2",)
 
 
 def test_future_hires_wait_for_their_lead_days():
     future = person(hired=TODAY + timedelta(days=5))
-    assert plan(snapshot([future])).of(p.CreateUser) == []
-    assert len(plan(snapshot([future]), future_hire_lead_days=5).of(p.CreateUser)) == 1
+    assert plan(snapshot([future])).of(o.CreateUser) == []
+    assert len(plan(snapshot([future]), future_hire_lead_days=5).of(o.CreateUser)) == 1
 
 
 def test_a_termination_takes_effect_after_the_last_working_day():
@@ -46,19 +47,19 @@ def test_a_termination_takes_effect_after_the_last_working_day():
                    PortalDepartment(4, "Расчёты", 3, None))
     user = PortalUser(10, True, "a@example.ru", "p1", {}, frozenset({4}))
     state = PortalState(departments, (user,))
-    assert plan(snapshot([person(terminated=TODAY)]), state, mapped).of(p.DeactivateUser) == []
-    dismissed = plan(snapshot([person(terminated=TODAY - timedelta(days=1))]), state, mapped).of(p.DeactivateUser)
+    assert plan(snapshot([person(terminated=TODAY)]), state, mapped).of(o.DeactivateUser) == []
+    dismissed = plan(snapshot([person(terminated=TODAY - timedelta(days=1))]), state, mapped).of(o.DeactivateUser)
     assert [d.user_id for d in dismissed] == [10]
 
 
 def test_people_who_left_before_the_first_sync_are_not_created():
-    assert plan(snapshot([person(terminated=date(2025, 1, 1))])).of(p.CreateUser) == []
+    assert plan(snapshot([person(terminated=date(2025, 1, 1))])).of(o.CreateUser) == []
 
 
 def test_no_email_and_a_taken_email_are_reported_not_created():
     state = PortalState((ROOT,), (PortalUser(5, True, "a@example.ru", "", {}, frozenset({1})),))
     result = plan(snapshot([person(email=""), person("p2", email="a@example.ru")]), state)
-    assert result.of(p.CreateUser) == []
+    assert result.of(o.CreateUser) == []
     codes = {n.payroll_id: n.code for n in result.notices}
     assert codes == {"p1": "no_email", "p2": "email_match_proposed"}
     assert next(n for n in result.notices if n.payroll_id == "p2").proposal == {"user_id": 5}
@@ -83,12 +84,12 @@ def test_a_reversed_absence_is_removed_and_a_new_one_added():
     mapped = Mappings(departments={"org": 2, "d1": 3, "d2": 4}, persons={"p1": 10})
     fields = p.user_fields(person(), person().employments[0], {"pos": "Бухгалтер"})
     state = PortalState(departments, (PortalUser(10, True, "a@example.ru", "p1", fields, frozenset({4})),),
-                        (SyncedAbsence("a-old", 77, 10, "VACATION", "Отпуск", date(2026, 12, 1), date(2026, 12, 14)),))
+                        (WrittenAbsence("a-old", 77, 10, "VACATION", "Отпуск", date(2026, 12, 1), date(2026, 12, 14)),))
     absences = (Absence("a-old", "doc1", "Document_Отпуск", "e-p1", "ОтпускОсновной", date(2026, 12, 1), date(2026, 12, 14), True),
                 Absence("a-new", "doc2", "Document_Командировка", "e-p1", "Командировка", date(2026, 12, 20), date(2026, 12, 22)))
     result = plan(snapshot([person()], absences=absences), state, mapped)
     assert sorted(op.kind for op in result.operations) == ["AddAbsence", "RemoveAbsence"]
-    added = result.of(p.AddAbsence)[0]
+    added = result.of(o.AddAbsence)[0]
     assert (added.absence_type, added.name) == ("ASSIGNMENT", "Командировка")
 
 
@@ -103,5 +104,5 @@ def test_nothing_to_do_plans_nothing():
 
 def test_excluded_subtrees_stay_out():
     result = plan(snapshot([person()]), mappings=Mappings(excluded_departments=frozenset({"d1"})))
-    assert [c.name for c in result.of(p.CreateDepartment)] == ["ООО Тест"]
-    assert result.of(p.CreateUser) == []
+    assert [c.name for c in result.of(o.CreateDepartment)] == ["ООО Тест"]
+    assert result.of(o.CreateUser) == []

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from hrsync.models import PersonMapping
-from hrsync.requests import collect_overtime, process_outbox
+from hrsync.writeback import collect_overtime, process_outbox
 from hrsync.services import run_sync
 from payroll_connector.models import OutboxItem, OutboxStatus
 from payroll_connector.services import connect_odata, connect_push, read_snapshot
@@ -267,7 +267,7 @@ def test_time_tracking_off_is_said(synced, live_server):
 
 
 def test_the_plain_webhook_action_reads_the_request_back_from_the_document(synced, live_server):
-    from hrsync.requests import create_webhook
+    from hrsync.writeback import create_webhook
 
     sandbox, portal, zup, person, user_id = synced
     url = create_webhook(portal, iblock_id=30, first_day_field="PROPERTY_101", last_day_field="PROPERTY_102",

@@ -5,6 +5,7 @@ import pytest
 import requests
 
 from bitrix_app.models import PortalStatus
+from hrsync.sync.operations import Reason
 from hrsync.models import OperationStatus, PersonMapping, RunStatus, SyncRun
 from hrsync.services import SyncRefused, confirm_run, run_sync
 from payroll_connector.services import connect_odata, read_snapshot
@@ -112,8 +113,8 @@ def test_drift_in_bitrix24_is_put_back_and_reported(connected):
     user["WORK_POSITION"] = "Главный по всему"
     run = run_sync(portal, today=TODAY)
     op = run.operations.get(kind="UpdateUser")
-    assert op.details["drift"] == ["WORK_POSITION"] and "edited in Bitrix24" in op.reason
-    assert op.details["changes"]["WORK_POSITION"] == ["Главный по всему", correct]
+    assert op.details["drift"] == ["position"] and op.reason == Reason.DRIFT_PUT_BACK
+    assert op.details["changes"]["position"] == ["Главный по всему", correct]
     assert sandbox.state.users[mapping.user_id]["WORK_POSITION"] == correct
 
 
@@ -190,7 +191,7 @@ def test_dry_run_command_prints_the_plan_and_changes_nothing(connected):
     call_command("sync_portal", "--portal", portal.domain, "--dry-run", "--json", stdout=out)
     plan = json.loads(out.getvalue())
     assert plan["status"] == "planned" and plan["planned"]["CreateUser"] > 250
-    assert any(op["kind"] == "CreateDepartment" and op["reason"] == "new in ZUP" for op in plan["operations"])
+    assert any(op["kind"] == "CreateDepartment" and op["reason"] == Reason.NEW_IN_ZUP for op in plan["operations"])
     assert len(sandbox.state.users) == 1
     portal.status = PortalStatus.UNINSTALLED
     portal.save()
@@ -333,14 +334,14 @@ def test_a_disbanded_department_goes_once_empty_and_a_changed_absence_is_updated
 
 
 def test_a_defect_in_one_step_ends_the_run_failed_never_running(connected, monkeypatch):
-    from hrsync.sync import plan
+    from hrsync import services
 
     sandbox, portal, zup, connection = connected
 
     def broken(*args, **kwargs):
         raise OverflowError("date value out of range")
 
-    monkeypatch.setattr(plan, "plan_sync", broken)
+    monkeypatch.setattr(services, "plan_sync", broken)
     run = run_sync(portal, today=TODAY)
     assert run.status == RunStatus.FAILED and "OverflowError" in run.error
     monkeypatch.undo()

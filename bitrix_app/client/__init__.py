@@ -2,12 +2,15 @@
 from .client import BATCH_LIMIT, BitrixClient, CallStats, Command, CommandOutcome, PortalEndpoint
 from .errors import (
     BitrixAccessDenied,
+    BitrixAlreadyDone,
     BitrixAuthError,
     BitrixError,
     BitrixInsufficientScope,
     BitrixInvalidToken,
     BitrixMethodError,
     BitrixMethodNotFound,
+    BitrixNotFound,
+    BitrixObjectAccessDenied,
     BitrixOperationTimeLimit,
     BitrixPortalDeleted,
     BitrixRateLimited,
@@ -15,11 +18,14 @@ from .errors import (
     BitrixServerError,
     BitrixTokenExpired,
     BitrixTransportError,
+    BitrixUserLimitReached,
 )
 
 __all__ = [
     "BATCH_LIMIT", "BitrixClient", "CallStats", "Command", "CommandOutcome", "PortalEndpoint",
-    "BitrixAccessDenied", "BitrixAuthError", "BitrixError", "BitrixInsufficientScope", "BitrixInvalidToken",
-    "BitrixMethodError", "BitrixMethodNotFound", "BitrixOperationTimeLimit", "BitrixPortalDeleted",
+    "BitrixAccessDenied", "BitrixAlreadyDone", "BitrixAuthError", "BitrixError", "BitrixInsufficientScope", "BitrixInvalidToken",
+    "BitrixMethodError", "BitrixMethodNotFound", "BitrixNotFound",
+    "BitrixObjectAccessDenied", "BitrixOperationTimeLimit", "BitrixPortalDeleted",
     "BitrixRateLimited", "BitrixReauthRequired", "BitrixServerError", "BitrixTokenExpired", "BitrixTransportError",
+    "BitrixUserLimitReached",
 ]

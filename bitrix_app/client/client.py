@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping
 
 import requests
+from django.conf import settings
 from urllib3.exceptions import NewConnectionError
 
 from .errors import (
@@ -17,9 +18,9 @@ from .errors import (
     BitrixTokenExpired,
     BitrixTransportError,
 )
-from .oauth import TokenSource
+from .oauth import PortalTokenSource, TokenSource
 from .query import command as batch_command
-from .ratelimit import RateLimiter
+from .ratelimit import RateLimiter, default_limiter
 
 log = logging.getLogger(__name__)
 
@@ -120,11 +121,6 @@ class BitrixClient:
     @classmethod
     def for_portal(cls, portal, **kwargs) -> "BitrixClient":
         """The client as the product uses it: settings' timeouts, the shared limiter, the portal's tokens."""
-        from django.conf import settings
-
-        from .oauth import PortalTokenSource
-        from .ratelimit import default_limiter
-
         kwargs.setdefault("timeout", (settings.BITRIX_HTTP_CONNECT_TIMEOUT, settings.BITRIX_HTTP_TIMEOUT))
         kwargs.setdefault("max_retries", settings.BITRIX_MAX_RETRIES)
         kwargs.setdefault("max_operating_wait", settings.BITRIX_MAX_OPERATING_WAIT)
@@ -267,36 +263,6 @@ class BitrixClient:
                 if outcome.error:
                     raise outcome.error
                 yield from _items(outcome.result)
-
-    def iter_list_fast(
-        self,
-        method: str,
-        params_after: Callable[[str], dict[str, Any]],
-        *,
-        id_field: str = "ID",
-    ) -> Iterator[dict]:
-        """Every item, by `start=-1` windows of `>ID` (no total counted: the fast export of huge lists).
-
-        `params_after(last_id)` gives the method's parameters for the window after `last_id` (sorted by
-        ID ascending, filtered `>ID`, with `start=-1`); how a method spells them differs. Windows are
-        chained 50 to a batch with `$result[previous][49][ID]`, so 2,500 items cost one HTTP call.
-        """
-        last_id = "0"
-        while True:
-            commands = {}
-            for i in range(BATCH_LIMIT):
-                after = last_id if i == 0 else f"$result[w{i - 1}][{PAGE_SIZE - 1}][{id_field}]"
-                commands[f"w{i}"] = Command(method, params_after(after))
-            outcomes = self.batch(commands)
-            for i in range(BATCH_LIMIT):
-                outcome = outcomes[f"w{i}"]
-                if outcome.error:
-                    raise outcome.error
-                rows = _items(outcome.result)
-                yield from rows
-                if len(rows) < PAGE_SIZE:
-                    return
-                last_id = str(rows[-1][id_field])
 
 
 def _as_dict(section: Any) -> dict:

@@ -5,6 +5,7 @@ portal's own message.
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 
@@ -35,6 +36,8 @@ class BitrixError(Exception):
         else:
             code, description = "", str(payload or "")
         error_class = _BY_CODE.get(code) or _BY_CODE.get(code.upper()) or _by_status(http_status)
+        if error_class is BitrixMethodError and code.upper() in _GENERIC_CODES:
+            error_class = next((kind for pattern, kind in _BY_DESCRIPTION if pattern.search(description)), error_class)
         return error_class(code, description, http_status=http_status, method=method)
 
 
@@ -102,6 +105,22 @@ class BitrixMethodError(BitrixError):
     """The method ran and refused the input (ERROR_CORE, ERROR_ARGUMENT, and codes of single methods)."""
 
 
+class BitrixNotFound(BitrixMethodError):
+    """What the command names does not exist (any more): an event, a department, a list element."""
+
+
+class BitrixUserLimitReached(BitrixMethodError):
+    """user.add on a portal whose plan allows no more users (user_count_exceeded)."""
+
+
+class BitrixAlreadyDone(BitrixMethodError):
+    """The command's effect is already there (an event handler bound twice)."""
+
+
+class BitrixObjectAccessDenied(BitrixMethodError):
+    """The method ran, and the app's user may not touch this object (another user's calendar)."""
+
+
 _BY_CODE: dict[str, type[BitrixError]] = {
     "expired_token": BitrixTokenExpired,
     "NO_AUTH_FOUND": BitrixInvalidToken,
@@ -125,6 +144,18 @@ _BY_CODE: dict[str, type[BitrixError]] = {
     "ERROR_CORE": BitrixMethodError,
     "ERROR_ARGUMENT": BitrixMethodError,
 }
+
+
+# Codes that say only "the method refused": for these the description is all Bitrix24 gives, so it is
+# read here, in the one place that turns an answer into an error, and nowhere else. (Several methods
+# throw a plain exception with a message and no code, which arrives with code "" or ERROR_CORE.)
+_GENERIC_CODES = {"", "ERROR_CORE", "ERROR_ARGUMENT"}
+_BY_DESCRIPTION: tuple[tuple[re.Pattern, type[BitrixError]], ...] = (
+    (re.compile(r"user_count_exceeded", re.I), BitrixUserLimitReached),
+    (re.compile(r"\bnot found\b", re.I), BitrixNotFound),
+    (re.compile(r"\balready\b", re.I), BitrixAlreadyDone),
+    (re.compile(r"access denied|access_denied", re.I), BitrixObjectAccessDenied),
+)
 
 
 def _by_status(http_status: int | None) -> type[BitrixError]:

@@ -22,6 +22,7 @@ from django.utils import timezone
 from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
 from requests_oauthlib import OAuth2Session
 
+from ..models import Portal, PortalStatus
 from .errors import BitrixAuthError, BitrixError, BitrixReauthRequired, BitrixTransportError
 
 log = logging.getLogger(__name__)
@@ -97,8 +98,6 @@ _process_locks: defaultdict[int, threading.Lock] = defaultdict(threading.Lock)
 
 def refresh_portal_tokens(portal_id: int, failed_access_token: str | None = None):
     """Renew the portal's pair unless another worker already did; returns the up-to-date Portal."""
-    from bitrix_app.models import Portal, PortalStatus
-
     with _process_locks[portal_id]:
         reauth: BitrixError | None = None
         with transaction.atomic():
@@ -150,8 +149,6 @@ class PortalTokenSource:
         self.portal = portal
 
     def current(self) -> str:
-        from bitrix_app.models import PortalStatus
-
         if self.portal.status == PortalStatus.NEEDS_REAUTH:
             raise BitrixReauthRequired("needs_reauth", self.portal.status_reason)
         if self.portal.access_token_expired():

@@ -12,6 +12,9 @@ import threading
 import time
 from typing import Protocol
 
+import redis
+from django.conf import settings
+
 # Requests reach the portal a little later than their slot, and not all equally late: keeping a few
 # places free in the bucket absorbs that jitter. 10 % of the burst, at least 2.
 def client_burst(server_burst: int) -> int:
@@ -92,12 +95,8 @@ _shared: RedisRateLimiter | None = None
 def default_limiter() -> RateLimiter:
     """The limiter the settings choose (RATE_LIMITER=redis|local)."""
     global _shared
-    from django.conf import settings
-
     if settings.RATE_LIMITER == "redis":
         if _shared is None:
-            import redis
-
             _shared = RedisRateLimiter(redis.Redis.from_url(settings.REDIS_URL))
         return _shared
     return _local

@@ -1,15 +1,20 @@
-"""Showing the sync core's English texts in the page's language."""
+"""Showing the sync core's codes as texts in the page's language (hrsync.texts)."""
 from django import template
-from django.utils.translation import gettext
 
-from hrsync.texts import NOTICE_TEXTS
+from hrsync.texts import FIELD_LABELS, NOTICE_TEXTS, reason_text
 
 register = template.Library()
 
 
 @register.filter
-def reason(text: str) -> str:
-    return gettext(text) if text else ""
+def reason(code: str) -> str:
+    return reason_text(code) if code else ""
+
+
+@register.filter
+def field_label(name: str) -> str:
+    label = FIELD_LABELS.get(name)
+    return str(label) if label is not None else name
 
 
 @register.filter

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import Any, Callable
 
 
@@ -24,13 +25,13 @@ class PortalUser:
     active: bool
     email: str
     xml_id: str
-    fields: dict  # the user.get fields the sync owns, normalised (see plan.user_fields)
+    fields: dict  # the fields ZUP owns (operations.USER_FIELDS), as plan.user_fields gives them
     departments: frozenset[int]
 
 
 @dataclass(frozen=True)
-class SyncedAbsence:
-    """An absence the app wrote (its calendar event), from the app's own table."""
+class WrittenAbsence:
+    """An absence the app wrote to the portal (its calendar event), from the app's own table."""
 
     payroll_id: str
     event_id: int
@@ -45,11 +46,30 @@ class SyncedAbsence:
 class PortalState:
     departments: tuple[PortalDepartment, ...]
     users: tuple[PortalUser, ...]
-    absences: tuple[SyncedAbsence, ...] = ()
+    absences: tuple[WrittenAbsence, ...] = ()
 
     @property
     def root(self) -> int | None:
         return next((d.id for d in self.departments if d.parent is None), None)
+
+    def path_of(self, department_id: int, *, with_root: bool = False) -> tuple[str, ...]:
+        """The names from below the root (or from the root) down to the department; a loop stops the walk."""
+        by_id = self.departments_by_id
+        names: list[str] = []
+        current: int | None = department_id
+        seen: set[int] = set()
+        while current in by_id and current not in seen:
+            seen.add(current)
+            department = by_id[current]
+            if department.parent is None and not with_root:
+                break
+            names.append(department.name)
+            current = department.parent
+        return tuple(reversed(names))
+
+    @cached_property
+    def departments_by_id(self) -> dict[int, PortalDepartment]:
+        return {d.id: d for d in self.departments}
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import requests
 
-from ..errors import PayrollAuthError, PayrollNotPublished, PayrollODataError, PayrollUnavailable
+from ..errors import PayrollError, PayrollUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -53,26 +53,13 @@ class ODataClient:
         except requests.RequestException as exc:
             raise PayrollUnavailable(f"1C:ZUP at {self.base_url} did not answer ({exc.__class__.__name__})",
                                      entity=entity) from exc
-        if response.status_code in (401, 403):
-            raise PayrollAuthError(
-                f"1C:ZUP refused the user name or password (HTTP {response.status_code}); check the OData user "
-                "and that it has the role «Удаленный доступ (OData)»", entity=entity)
         try:
             payload = response.json() if response.content else {}
         except ValueError:
             payload = None
-        if isinstance(payload, dict) and "odata.error" in payload:
-            error = payload["odata.error"]
-            code = str(error.get("code", ""))
-            message = (error.get("message") or {}).get("value", "") if isinstance(error.get("message"), dict) else str(error.get("message", ""))
-            if response.status_code == 404 or _says_not_found(message, entity):
-                raise PayrollNotPublished(code, message, entity=entity, http_status=response.status_code)
-            raise PayrollODataError(code, message, entity=entity, http_status=response.status_code)
-        if response.status_code >= 500 or payload is None:
-            raise PayrollUnavailable(f"1C:ZUP answered HTTP {response.status_code} without an OData body", entity=entity)
-        if response.status_code >= 400:
-            raise PayrollODataError(str(response.status_code), response.text[:500], entity=entity,
-                                    http_status=response.status_code)
+        if response.status_code >= 400 or payload is None or (isinstance(payload, dict) and "odata.error" in payload):
+            raise PayrollError.from_response(response.status_code, payload, response.text, entity=entity,
+                                             base_url=self.base_url)
         return payload
 
     def get(self, entity: str, *, select: list[str] | None = None, filter: str | None = None,
@@ -110,8 +97,3 @@ class ODataClient:
     def post_document(self, entity: str, ref: str) -> None:
         self._request("POST", f"{entity}({guid_literal(ref)})/Post", entity=entity,
                       query={"PostingModeOperational": "false"})
-
-
-def _says_not_found(message: str, entity: str) -> bool:
-    lowered = message.lower()
-    return entity.lower() in lowered and any(w in lowered for w in ("not found", "не найден", "unknown", "неизвест"))

@@ -60,15 +60,27 @@ def _ref(value) -> str | None:
 
 
 def read_source_records(client: ODataClient, settings: ReaderSettings) -> SourceRecords:
+    """Everything the sync needs, entity by entity, in the push package's shape (hrsync.sync.assemble)."""
     problems: list[RecordProblem] = []
     dates = _Dates(problems)
     out = SourceRecords(problems=problems)
+    out.organisations = _organisations(client)
+    out.departments = _departments(client, dates)
+    out.positions = _positions(client)
+    out.employments = _employments(client, dates)
+    out.persons = _persons(client, dates, {e["person_guid"] or "" for e in out.employments})
+    out.absences = _absences(client, dates, since=settings.today - timedelta(days=settings.absence_history_days))
+    out.heads = _heads(client, settings, problems)
+    return out
 
-    for row in client.iter_entities("Catalog_Организации", select=["Ref_Key", "Description", "DeletionMark"],
-                                    orderby="Ref_Key"):
-        if not row.get("DeletionMark"):
-            out.organisations.append({"guid": row["Ref_Key"], "name": row.get("Description") or ""})
 
+def _organisations(client: ODataClient) -> list[dict]:
+    rows = client.iter_entities("Catalog_Организации", select=["Ref_Key", "Description", "DeletionMark"], orderby="Ref_Key")
+    return [{"guid": row["Ref_Key"], "name": row.get("Description") or ""} for row in rows if not row.get("DeletionMark")]
+
+
+def _departments(client: ODataClient, dates: _Dates) -> list[dict]:
+    departments = []
     for row in client.iter_entities(
         "Catalog_ПодразделенияОрганизаций",
         select=["Ref_Key", "Code", "Description", "Parent_Key", "Owner_Key", "DeletionMark", "Сформировано",
@@ -78,7 +90,7 @@ def read_source_records(client: ODataClient, settings: ReaderSettings) -> Source
         if row.get("DeletionMark"):
             continue
         guid = row["Ref_Key"]
-        out.departments.append({
+        departments.append({
             "guid": guid, "name": row.get("Description") or "", "code": row.get("Code") or "",
             "parent_guid": _ref(row.get("Parent_Key")), "organisation_guid": row.get("Owner_Key"),
             "created": dates.parse(row.get("ДатаСоздания"), entity="departments", record=guid, field="ДатаСоздания")
@@ -86,22 +98,20 @@ def read_source_records(client: ODataClient, settings: ReaderSettings) -> Source
             "disbanded": dates.parse(row.get("ДатаРасформирования"), entity="departments", record=guid,
                                      field="ДатаРасформирования") if row.get("Расформировано") else None,
         })
+    return departments
 
-    for row in client.iter_entities("Catalog_Должности", select=["Ref_Key", "Description", "DeletionMark"],
-                                    orderby="Ref_Key"):
-        if not row.get("DeletionMark"):
-            out.positions.append({"guid": row["Ref_Key"], "name": row.get("Description") or ""})
 
-    employees: dict[str, dict] = {}
-    for row in client.iter_entities(
-        "Catalog_Сотрудники",
-        select=["Ref_Key", "Code", "ФизическоеЛицо_Key", "ГоловнаяОрганизация_Key", "DeletionMark"],
-        orderby="Ref_Key",
-    ):
-        if not row.get("DeletionMark"):
-            employees[row["Ref_Key"]] = row
+def _positions(client: ODataClient) -> list[dict]:
+    rows = client.iter_entities("Catalog_Должности", select=["Ref_Key", "Description", "DeletionMark"], orderby="Ref_Key")
+    return [{"guid": row["Ref_Key"], "name": row.get("Description") or ""} for row in rows if not row.get("DeletionMark")]
 
-    people_with_jobs: set[str] = set()
+
+def _employments(client: ODataClient, dates: _Dates) -> list[dict]:
+    """Catalog_Сотрудники for who the employee is; the register for where they work now."""
+    employees = {row["Ref_Key"]: row for row in client.iter_entities(
+        "Catalog_Сотрудники", select=["Ref_Key", "Code", "ФизическоеЛицо_Key", "ГоловнаяОрганизация_Key", "DeletionMark"],
+        orderby="Ref_Key") if not row.get("DeletionMark")}
+    employments = []
     for row in client.iter_entities(
         "InformationRegister_ТекущиеКадровыеДанныеСотрудников",
         select=["Сотрудник_Key", "ФизическоеЛицо_Key", "ТекущаяОрганизация_Key", "ТекущееПодразделение_Key",
@@ -115,10 +125,9 @@ def read_source_records(client: ODataClient, settings: ReaderSettings) -> Source
         hire = dates.parse(row.get("ДатаПриема"), entity="employments", record=guid, field="ДатаПриема")
         if hire is None:
             continue  # never hired (a draft employee), or a broken date already reported
-        person = _ref(row.get("ФизическоеЛицо_Key")) or _ref(employee.get("ФизическоеЛицо_Key"))
-        people_with_jobs.add(person or "")
-        out.employments.append({
-            "guid": guid, "person_guid": person, "personnel_number": employee.get("Code") or "",
+        employments.append({
+            "guid": guid, "person_guid": _ref(row.get("ФизическоеЛицо_Key")) or _ref(employee.get("ФизическоеЛицо_Key")),
+            "personnel_number": employee.get("Code") or "",
             "organisation_guid": _ref(row.get("ТекущаяОрганизация_Key")) or _ref(employee.get("ГоловнаяОрганизация_Key")),
             "department_guid": _ref(row.get("ТекущееПодразделение_Key")),
             "position_guid": _ref(row.get("ТекущаяДолжность_Key")),
@@ -127,7 +136,11 @@ def read_source_records(client: ODataClient, settings: ReaderSettings) -> Source
                                             field="ДатаУвольнения"),
             "kind": EMPLOYMENT_KINDS.get(row.get("ТекущийВидЗанятости") or "", "main"),
         })
+    return employments
 
+
+def _persons(client: ODataClient, dates: _Dates, people_with_jobs: set[str]) -> list[dict]:
+    persons = []
     for row in client.iter_entities(
         "Catalog_ФизическиеЛица",
         select=["Ref_Key", "IsFolder", "DeletionMark", "Фамилия", "Имя", "Отчество", "ДатаРождения", "Пол",
@@ -140,23 +153,24 @@ def read_source_records(client: ODataClient, settings: ReaderSettings) -> Source
         contacts = row.get("КонтактнаяИнформация") or []
         emails = [c.get("АдресЭП") or c.get("Представление") or "" for c in contacts if c.get("Тип") == "АдресЭлектроннойПочты"]
         phones = [c.get("Представление") or c.get("НомерТелефона") or "" for c in contacts if c.get("Тип") == "Телефон"]
-        out.persons.append({
+        persons.append({
             "guid": guid, "last_name": row.get("Фамилия") or "", "first_name": row.get("Имя") or "",
             "middle_name": row.get("Отчество") or "",
             "birthday": dates.parse(row.get("ДатаРождения"), entity="persons", record=guid, field="ДатаРождения"),
             "gender": GENDERS.get(row.get("Пол") or "", ""), "email": next((e for e in emails if e), ""),
             "phones": [p for p in phones if p],
         })
+    return persons
 
-    since = settings.today - timedelta(days=settings.absence_history_days)
-    absence_filter = (f"Active eq true and (Окончание ge {datetime_literal(since)} "
-                      f"or Окончание eq datetime'{EMPTY_DATE}')")
+
+def _absences(client: ODataClient, dates: _Dates, *, since: date) -> list[dict]:
+    absences = []
     for row in client.iter_entities(
         "InformationRegister_ДанныеСостоянийСотрудников_RecordType",
         select=["Сотрудник_Key", "ДокументОснование", "ДокументОснование_Type", "Сторно", "Состояние", "Начало",
                 "Окончание"],
         orderby="Сотрудник_Key,ДокументОснование,Состояние,Начало,Сторно",
-        filter=absence_filter,
+        filter=f"Active eq true and (Окончание ge {datetime_literal(since)} or Окончание eq datetime'{EMPTY_DATE}')",
     ):
         kind = row.get("Состояние") or ""
         if kind in NOT_ABSENCES:
@@ -165,22 +179,48 @@ def read_source_records(client: ODataClient, settings: ReaderSettings) -> Source
         start = dates.parse(row.get("Начало"), entity="absences", record=record, field="Начало", required=True)
         if start is None:
             continue
-        out.absences.append({
+        absences.append({
             "document_guid": row.get("ДокументОснование"),
             "document_kind": str(row.get("ДокументОснование_Type") or "").removeprefix("StandardODATA."),
             "employment_guid": row.get("Сотрудник_Key"), "kind": kind, "start": start,
             "end": dates.parse(row.get("Окончание"), entity="absences", record=record, field="Окончание"),
             "reversed": bool(row.get("Сторно")),
         })
+    return absences
 
+
+def _heads(client: ODataClient, settings: ReaderSettings, problems: list[RecordProblem]) -> list[dict]:
+    heads = []
     try:
         for row in client.iter_entities(settings.heads_entity,
                                         select=[settings.heads_department_field, settings.heads_employee_field],
                                         orderby=settings.heads_department_field):
             department, employee = _ref(row.get(settings.heads_department_field)), _ref(row.get(settings.heads_employee_field))
             if department and employee:
-                out.heads.append({"department_guid": department, "employment_guid": employee})
+                heads.append({"department_guid": department, "employment_guid": employee})
     except PayrollNotPublished as exc:
         problems.append(RecordProblem("heads", settings.heads_entity, "", "heads_not_published", exc.message,
                                       blocking=False))
-    return out
+    return heads
+
+
+# -- facts about one employee (checking a request before its document is made) --------------------------
+def current_employments(client: ODataClient, person: str) -> list[dict]:
+    """The person's employments now (ТекущиеКадровыеДанныеСотрудников), as the push package spells them."""
+    rows = client.get("InformationRegister_ТекущиеКадровыеДанныеСотрудников",
+                      select=["Сотрудник_Key", "ТекущаяОрганизация_Key", "ДатаПриема", "ДатаУвольнения", "ТекущийВидЗанятости"],
+                      filter=f"ФизическоеЛицо_Key eq guid'{person}'")
+    return [{
+        "guid": r["Сотрудник_Key"], "organisation_guid": r["ТекущаяОрганизация_Key"],
+        "hire_date": (r.get("ДатаПриема") or "")[:10], "termination_date": (r.get("ДатаУвольнения") or "")[:10],
+        "kind": "main" if r.get("ТекущийВидЗанятости") == "ОсновноеМестоРаботы" else "part_time"} for r in rows]
+
+
+def absence_states(client: ODataClient, employment: str, start: date, end: date) -> list[dict]:
+    """The employment's states that touch these days (ДанныеСостоянийСотрудников), сторно rows included."""
+    rows = client.get("InformationRegister_ДанныеСостоянийСотрудников_RecordType",
+                      select=["ДокументОснование", "Состояние", "Начало", "Окончание", "Сторно"],
+                      filter=f"Сотрудник_Key eq guid'{employment}' and Active eq true and Начало le {datetime_literal(end)} "
+                             f"and (Окончание ge {datetime_literal(start)} or Окончание eq datetime'0001-01-01T00:00:00')")
+    return [{"document_guid": r["ДокументОснование"], "kind": r["Состояние"], "start": r["Начало"][:10],
+             "end": r["Окончание"][:10], "reversed": r.get("Сторно")} for r in rows]

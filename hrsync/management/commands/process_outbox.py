@@ -2,7 +2,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from bitrix_app.models import Portal
-from hrsync.requests import collect_overtime, process_outbox
+from hrsync.writeback import collect_overtime, process_outbox
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from bitrix_app.models import Portal
-from hrsync.requests import create_webhook
+from hrsync.writeback import create_webhook
 
 
 class Command(BaseCommand):

@@ -1,122 +1,68 @@
 """Bitrix24 -> ZUP: vacation requests from workflows and overtime from time tracking, via the outbox.
 
 The workflow action posts to /bitrix/bizproc/; the request is checked and stored at once, delivered to
-ZUP by a task (payroll_connector.outbox), and the workflow is told the outcome once with
-`bizproc.event.send`.
+ZUP by a task (payroll_connector.outbox), and the workflow is told the outcome once
+(bitrix_app.gateway.workflows.tell_workflow).
 """
 from __future__ import annotations
 
 import logging
-import re
-from datetime import date, datetime
-from typing import Any, Mapping
+import secrets
+from datetime import date
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from bitrix_app.client import BitrixClient, BitrixError, Command
+from bitrix_app.client import BitrixClient, BitrixError
 from bitrix_app.client.errors import BitrixAccessDenied, BitrixMethodError
+from bitrix_app.gateway import workflows
+from bitrix_app.gateway.workflows import VacationCall
 from bitrix_app.models import Portal
-from hrsync.crypto import secret_matches
+from hrsync.crypto import hash_secret, secret_matches
 from payroll_connector.models import ConnectionMode, OutboxItem, OutboxKind, OutboxStatus, PayrollConnection
-from payroll_connector.outbox import VACATION_KINDS, deliver
+from payroll_connector.odata.writer import VACATION_KINDS
+from payroll_connector.outbox import deliver
 from payroll_connector.services import odata_client
 
-from .models import PersonMapping
+from .models import PersonMapping, SyncConfig, WorkflowWebhook
 
 log = logging.getLogger(__name__)
 
-ACTION_CODE = "hrsync_vacation_to_zup"
-ACTION_NAME = {"ru": "Передать отпуск в 1С:ЗУП", "en": "Send vacation to 1C:ZUP"}
+
+class CallerUnknown(Exception):
+    """A workflow's call that names no known portal, or a webhook key nobody holds (-> 401, nothing stored)."""
 
 
-class RobotCallRefused(Exception):
-    """Not from a known portal (-> 401, nothing stored)."""
-
-
-def action_definition(portal: Portal) -> dict:
-    return {
-        "CODE": ACTION_CODE, "HANDLER": f"{settings.APP_BASE_URL}/bitrix/bizproc/",
-        "AUTH_USER_ID": int(portal.token_user_id or 1), "USE_SUBSCRIPTION": "Y", "NAME": ACTION_NAME,
-        "DESCRIPTION": {"ru": "Создаёт в 1С:ЗУП черновик документа «Отпуск» по согласованной заявке",
-                        "en": "Creates a draft vacation document in 1C:ZUP from an approved request"},
-        "PROPERTIES": {
-            "employee": {"Name": {"ru": "Сотрудник", "en": "Employee"}, "Type": "user", "Required": "Y"},
-            "kind": {"Name": {"ru": "Вид отпуска", "en": "Vacation kind"}, "Type": "select", "Required": "Y",
-                     "Options": VACATION_KINDS, "Default": "ОтпускОсновной"},
-            "first_day": {"Name": {"ru": "Первый день", "en": "First day"}, "Type": "date", "Required": "Y"},
-            "last_day": {"Name": {"ru": "Последний день", "en": "Last day"}, "Type": "date", "Required": "Y"},
-            "comment": {"Name": {"ru": "Комментарий", "en": "Comment"}, "Type": "text", "Required": "N"},
-        },
-        "RETURN_PROPERTIES": {
-            "status": {"Name": {"ru": "Статус", "en": "Status"}, "Type": "string"},
-            "document_number": {"Name": {"ru": "Номер документа в ЗУП", "en": "ZUP document number"}, "Type": "string"},
-            "message": {"Name": {"ru": "Сообщение", "en": "Message"}, "Type": "string"},
-        },
-    }
+class DocumentUnreadable(Exception):
+    """The Webhook action named a list element that is not there (-> 404, nothing stored)."""
 
 
 def register_workflow_action(portal: Portal) -> dict[str, str]:
     """The same action as an automation robot and as a designer activity; registering twice is fine."""
-    definition = action_definition(portal)
-    outcomes = BitrixClient.for_portal(portal).batch({
-        "robot": Command("bizproc.robot.add", definition), "activity": Command("bizproc.activity.add", definition)})
-    result = {}
-    for key, outcome in outcomes.items():
-        if outcome.ok or outcome.error.code == "ERROR_ACTIVITY_ALREADY_INSTALLED":
-            result[key] = "registered"
-        else:
-            result[key] = outcome.error.message
-    return result
+    definition = workflows.action_definition(handler_url=f"{settings.APP_BASE_URL}/bitrix/bizproc/",
+                                             auth_user_id=int(portal.token_user_id or 1),
+                                             vacation_kinds=VACATION_KINDS, default_kind="ОтпускОсновной")
+    return workflows.register_action(BitrixClient.for_portal(portal), definition)
 
 
 # -- the workflow's call ------------------------------------------------------------------------------------
-_USER = re.compile(r"^(?:user_)?(\d+)$")
-
-
-def parse_user(value: Any) -> int | None:
-    if isinstance(value, list):
-        value = value[0] if value else ""
-    if isinstance(value, dict):
-        value = next(iter(value.values()), "")
-    match = _USER.match(str(value or "").strip())
-    return int(match.group(1)) if match else None
-
-
-def parse_day(value: Any) -> date | None:
-    """A date as the portal formats it: its site format (DD.MM.YYYY, MM/DD/YYYY) or ISO, with or without time."""
-    text = str(value or "").strip()
-    for fmt in ("%d.%m.%Y", "%Y-%m-%d", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%m/%d/%Y", "%m/%d/%Y %I:%M:%S %p"):
-        try:
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    try:
-        return datetime.fromisoformat(text).date()
-    except ValueError:
-        return None
-
-
-def portal_for_robot(auth: Mapping[str, Any]) -> Portal:
-    portal = Portal.objects.filter(member_id=str(auth.get("member_id", ""))).first()
-    if portal is None or not secret_matches(str(auth.get("application_token", "")), portal.application_token_hash):
-        raise RobotCallRefused("unknown portal or wrong application_token")
+def portal_for_robot(call: VacationCall) -> Portal:
+    portal = Portal.objects.filter(member_id=call.member_id).first()
+    if portal is None or not secret_matches(call.application_token, portal.application_token_hash):
+        raise CallerUnknown("unknown portal or wrong application_token")
     return portal
 
 
-def receive_vacation_request(portal: Portal, call: Mapping[str, Any], *, key: str = "",
+def receive_vacation_request(portal: Portal, call: VacationCall, *, key: str = "",
                              requires_event_token: bool = True) -> OutboxItem:
     """Check a workflow's call and store it; the same event_token twice gives the one item."""
-    event_token = str(call.get("event_token") or "")
-    properties = call.get("properties") if isinstance(call.get("properties"), dict) else {}
-    key = key or (f"bp:{event_token}" if event_token else "")
+    key = key or (f"bp:{call.event_token}" if call.event_token else "")
     existing = OutboxItem.objects.filter(portal=portal, key=key).first() if key else None
     if existing:
         return existing
-    user_id = parse_user(properties.get("employee"))
-    start, end = parse_day(properties.get("first_day")), parse_day(properties.get("last_day"))
-    kind = str(properties.get("kind") or "")
+    user_id, start, end, kind = call.employee, call.first_day, call.last_day, call.kind
     problems = []
     if user_id is None:
         problems.append("Не указан сотрудник.")
@@ -130,14 +76,13 @@ def receive_vacation_request(portal: Portal, call: Mapping[str, Any], *, key: st
     if user_id and mapping is None:
         problems.append("Сотрудник не связан с 1С:ЗУП (его нет среди синхронизированных): проверьте, что он есть в ЗУП "
                         "и синхронизация прошла.")
-    if requires_event_token and not event_token:
+    if requires_event_token and not call.event_token:
         problems.append("Нет event_token: действие должно ждать ответа (USE_SUBSCRIPTION).")
     item = OutboxItem(
         portal=portal, kind=OutboxKind.VACATION, key=key or f"bp-none:{timezone.now().timestamp()}",
-        event_token=event_token, bitrix_user_id=user_id, person_guid=mapping.payroll_id if mapping else "",
+        event_token=call.event_token, bitrix_user_id=user_id, person_guid=mapping.payroll_id if mapping else "",
         payload={"kind": kind, "start": start.isoformat() if start else None, "end": end.isoformat() if end else None,
-                 "comment": str(properties.get("comment") or "")[:500], "workflow_id": str(call.get("workflow_id") or ""),
-                 "document_id": call.get("document_id")},
+                 "comment": call.comment[:500], "workflow_id": call.workflow_id, "document_id": call.document_id},
     )
     if problems:
         item.status, item.message = OutboxStatus.REJECTED, " ".join(problems)
@@ -181,7 +126,7 @@ def process_outbox(portal: Portal) -> dict[str, int]:
 
 
 def report_outcomes(portal: Portal) -> int:
-    """bizproc.event.send once per finished vacation request (a used event token answers ACCESS_DENIED).
+    """The workflow is told once per finished vacation request (a used event token answers ACCESS_DENIED).
 
     Requests from the plain Webhook action have no event token (that action waits for nothing): the
     employee gets a Bitrix24 notification instead.
@@ -198,12 +143,10 @@ def report_outcomes(portal: Portal) -> int:
                    else item.message)
         try:
             if item.event_token:
-                client.call("bizproc.event.send", {"EVENT_TOKEN": item.event_token, "RETURN_VALUES": {
-                    "status": status, "document_number": item.document_number, "message": message},
-                    "LOG_MESSAGE": f"hrsync: {message}"})
+                workflows.tell_workflow(client, item.event_token, status=status, document_number=item.document_number,
+                                        message=message)
             elif item.bitrix_user_id:
-                client.call("im.notify.system.add", {"USER_ID": item.bitrix_user_id, "TAG": f"hrsync-request-{item.pk}",
-                                                     "MESSAGE": f"Заявка на отпуск: {message}"})
+                workflows.notify(client, item.bitrix_user_id, f"Заявка на отпуск: {message}", tag=f"hrsync-request-{item.pk}")
         except (BitrixAccessDenied, BitrixMethodError) as exc:
             # The workflow is gone or was already told (a retry after a crash): nothing more to say.
             log.info("Workflow of item %s not told: %s", item.pk, exc.message)
@@ -223,31 +166,20 @@ def collect_overtime(portal: Portal, year: int, month: int) -> dict[str, Any]:
     correction replaces an undelivered item, or becomes a correcting item when the first was delivered.
     """
     mappings = list(PersonMapping.objects.filter(portal=portal))
-    client = BitrixClient.for_portal(portal)
-    outcomes = client.batch({f"u{m.user_id}": Command("timeman.timecontrol.reports.get",
-                                                      {"USER_ID": m.user_id, "MONTH": month, "YEAR": year})
-                             for m in mappings})
     person_of = {m.user_id: m.payroll_id for m in mappings}
+    reports = workflows.worked_days(BitrixClient.for_portal(portal), list(person_of), year=year, month=month)
     counts = {"users": len(mappings), "with_time_tracking": 0, "created": 0, "updated": 0, "corrections": 0,
               "unchanged": 0}
-    for key, outcome in outcomes.items():
-        if not outcome.ok:
+    for user_id, days in reports.items():
+        if not days:
             continue
-        days = ((outcome.result or {}).get("report") or {}).get("days") or []
-        if days:
-            counts["with_time_tracking"] += 1
-        user_id = int(key[1:])
+        counts["with_time_tracking"] += 1
         for day in days:
-            final, norm = int(day.get("workday_duration_final") or 0), int(day.get("workday_duration_config") or 0)
-            if not day.get("workday_complete") or final <= norm:
+            if not day.complete or day.worked_seconds <= day.norm_seconds:
                 continue
-            index = str(day.get("index") or "")
-            when = date(int(index[:4]), int(index[4:6]), int(index[6:8]))
-            hours = round((final - norm) / 3600, 2)
-            counts[_record_overtime(portal, person_of[user_id], user_id, when, hours)] += 1
+            hours = round((day.worked_seconds - day.norm_seconds) / 3600, 2)
+            counts[_record_overtime(portal, person_of[user_id], user_id, day.day, hours)] += 1
     counts["time_tracking_off"] = counts["with_time_tracking"] == 0
-    from .models import SyncConfig
-
     config, _ = SyncConfig.objects.get_or_create(portal=portal)
     config.overtime_state = {**counts, "month": f"{year}-{month:02d}", "checked_at": timezone.now().isoformat()}
     config.save(update_fields=["overtime_state"])
@@ -282,12 +214,6 @@ def create_webhook(portal: Portal, *, iblock_id: int, first_day_field: str, last
                    employee_field: str = "CREATED_BY", kind_field: str = "", comment_field: str = "",
                    iblock_type: str = "bitrix_processes") -> str:
     """A new secret URL for the portal's Webhook action (shown once; only its hash is kept)."""
-    import secrets
-
-    from hrsync.crypto import hash_secret
-
-    from .models import WorkflowWebhook
-
     key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(24)
     WorkflowWebhook.objects.update_or_create(portal=portal, defaults={
         "key_id": key_id, "secret_hash": hash_secret(f"{key_id}.{secret}"), "iblock_type": iblock_type,
@@ -296,41 +222,32 @@ def create_webhook(portal: Portal, *, iblock_id: int, first_day_field: str, last
     return f"{settings.APP_BASE_URL}/bitrix/webhook/{key_id}.{secret}/"
 
 
-def webhook_for_key(key: str):
-    from .models import WorkflowWebhook
-
+def webhook_for_key(key: str) -> WorkflowWebhook:
     key_id = key.split(".", 1)[0]
     hook = WorkflowWebhook.objects.filter(key_id=key_id).select_related("portal").first()
     if hook is None or not secret_matches(key, hook.secret_hash) or not hook.portal.is_operational:
-        raise RobotCallRefused("unknown webhook")
+        raise CallerUnknown("unknown webhook")
     return hook
 
 
-def _field_value(element: dict, code: str) -> Any:
-    value = element.get(code)
-    if isinstance(value, dict):  # list properties arrive as {value id: value}
-        value = next(iter(value.values()), "")
-    if isinstance(value, list):
-        value = value[0] if value else ""
-    return value
-
-
-def receive_webhook_request(hook, document_id: list) -> OutboxItem:
+def receive_webhook_request(hook: WorkflowWebhook, document_id: list) -> OutboxItem:
     """The Webhook action sends only document_id: the request's fields are read back from the document."""
     element_id = str(document_id[-1] if document_id else "")
     key = f"wh:{hook.iblock_id}:{element_id}"
     existing = OutboxItem.objects.filter(portal=hook.portal, key=key).first()
     if existing:
         return existing
-    elements = BitrixClient.for_portal(hook.portal).call("lists.element.get", {
-        "IBLOCK_TYPE_ID": hook.iblock_type, "IBLOCK_ID": hook.iblock_id, "ELEMENT_ID": element_id})
-    if not elements:
-        raise RobotCallRefused(f"no element {element_id} in list {hook.iblock_id}")
-    element = elements[0]
-    call = {"event_token": "", "workflow_id": "", "document_id": document_id, "properties": {
-        "employee": _field_value(element, hook.employee_field),
-        "kind": _field_value(element, hook.kind_field) if hook.kind_field else "ОтпускОсновной",
-        "first_day": _field_value(element, hook.first_day_field), "last_day": _field_value(element, hook.last_day_field),
-        "comment": _field_value(element, hook.comment_field) if hook.comment_field else ""}}
-    item = receive_vacation_request(hook.portal, call, key=key, requires_event_token=False)
-    return item
+    element = workflows.read_list_element(BitrixClient.for_portal(hook.portal), iblock_type=hook.iblock_type,
+                                          iblock_id=hook.iblock_id, element_id=element_id)
+    if element is None:
+        raise DocumentUnreadable(f"no element {element_id} in list {hook.iblock_id}")
+
+    def value(code: str, default: str = "") -> Any:
+        return workflows.element_value(element, code) if code else default
+    call = VacationCall(member_id=hook.portal.member_id, application_token="", event_token="", workflow_id="",
+                        document_id=document_id, employee=workflows.parse_user(value(hook.employee_field)),
+                        kind=str(value(hook.kind_field, "ОтпускОсновной") or ""),
+                        first_day=workflows.parse_day(value(hook.first_day_field)),
+                        last_day=workflows.parse_day(value(hook.last_day_field)),
+                        comment=str(value(hook.comment_field) or ""))
+    return receive_vacation_request(hook.portal, call, key=key, requires_event_token=False)

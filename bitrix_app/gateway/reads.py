@@ -1,0 +1,70 @@
+"""Typed reads: the portal's departments and users in the core's terms (hrsync.sync.portal)."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Mapping
+
+from hrsync.sync.portal import PortalDepartment, PortalState, PortalUser
+
+from ..client import BitrixClient
+from ..client.client import IdWindows, OffsetList, read_lists
+from . import calendar
+from .fields import (
+    DEPARTMENT_HEAD,
+    DEPARTMENT_ID,
+    DEPARTMENT_NAME,
+    DEPARTMENT_PARENT,
+    ISO_DATES,
+    DateStyle,
+    canonical_user,
+    optional_id,
+    user_departments,
+    user_is_active,
+)
+
+
+def _department(raw: Mapping) -> PortalDepartment:
+    return PortalDepartment(int(raw[DEPARTMENT_ID]), raw.get(DEPARTMENT_NAME) or "", optional_id(raw.get(DEPARTMENT_PARENT)),
+                            optional_id(raw.get(DEPARTMENT_HEAD)))
+
+
+def _user(raw: Mapping, dates: DateStyle) -> PortalUser:
+    fields = canonical_user(raw, dates=dates)
+    return PortalUser(id=int(raw["ID"]), active=user_is_active(raw), email=fields["email"].strip(),
+                      xml_id=fields["payroll_id"], fields=fields, departments=user_departments(raw))
+
+
+def read_portal_state(client: BitrixClient, *, dates: DateStyle = ISO_DATES) -> PortalState:
+    """Departments and users in shared batch calls (300 departments + 5,000 users: 3 HTTP calls).
+
+    `user.get` also returns dismissed users (reference §5): the planner needs them to reinstate a rehire.
+    The absences the app wrote are the app's own knowledge: the caller adds them.
+    """
+    lists = read_lists(client, {
+        "dep": OffsetList("department.get"),
+        "usr": IdWindows("user.get", lambda after: {"FILTER": {">ID": after}, "sort": "ID", "order": "ASC", "start": -1}),
+    })
+    return PortalState(departments=tuple(_department(d) for d in lists["dep"]),
+                       users=tuple(_user(u, dates) for u in lists["usr"]))
+
+
+def read_departments(client: BitrixClient) -> PortalState:
+    """Only the department tree (the settings page's list of paths): one or two calls."""
+    return PortalState(departments=tuple(_department(d) for d in client.iter_list("department.get")), users=())
+
+
+def find_written_absences(client: BitrixClient, wanted: Mapping[str, tuple[int, str, date | str, date | str]]
+                          ) -> dict[str, tuple[int, int] | None]:
+    """For each key's (user ID, absence payroll ID, first day, last day): the event the app wrote, if any.
+
+    How a run killed between sending and saving finds what reached the portal (the event's mark).
+    """
+    if not wanted:
+        return {}
+    answers = client.batch({f"i{key}": calendar.find(user_id=user_id, start=start, end=end)
+                            for key, (user_id, _, start, end) in wanted.items()})
+    found: dict[str, tuple[int, int] | None] = {}
+    for key, (_, payroll_id, _, _) in wanted.items():
+        answer = answers.get(f"i{key}")
+        found[key] = calendar.written_event(answer.result, payroll_id) if answer and answer.ok else None
+    return found
