@@ -12,7 +12,7 @@ from .services import refresh_portal_info
 log = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, autoretry_for=(), max_retries=5)
+@shared_task(bind=True, max_retries=5)
 def check_portal(self, portal_id: int) -> dict:
     """app.info for one portal: renews its tokens when due and refreshes plan and install state."""
     portal = Portal.objects.filter(pk=portal_id).first()

@@ -119,7 +119,7 @@ class Applier:
 
     def added_absence(self, op: o.AddAbsence, target: int) -> None:
         SyncedAbsence.objects.update_or_create(portal=self.portal, payroll_id=op.payroll_id, defaults={
-            "event_id": target, "user_id": self.known.users[op.person_id], "absence_type": op.absence_type,
+            "event_id": target, "user_id": self.known.users[op.person_payroll_id], "absence_type": op.absence_type,
             "name": op.name, "start": op.start, "end": op.end})
 
     def updated_absence(self, op: o.UpdateAbsence, target: int | None) -> None:

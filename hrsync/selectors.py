@@ -123,6 +123,11 @@ def requests_to_zup(portal: Portal):
 
 
 
+def portal_named(domain_or_member_id: str) -> Portal | None:
+    """The portal an operator names on the command line."""
+    return Portal.objects.named(domain_or_member_id)
+
+
 # -- the pages' other reads ------------------------------------------------------------------------------------
 def connection_of(portal: Portal) -> PayrollConnection | None:
     return PayrollConnection.objects.filter(portal=portal).first()

@@ -131,7 +131,8 @@ def recover_intents(portal: Portal, client: BitrixClient, state: PortalState) ->
                 PersonMapping.objects.update_or_create(portal=portal, payroll_id=op.payroll_id,
                                                        defaults={"user_id": found, "synced_fields": {}})
         elif op.kind == "AddAbsence":
-            user_id = PersonMapping.objects.filter(portal=portal, payroll_id=op.details.get("person_id")).values_list(
+            person = op.details.get("person_payroll_id") or op.details.get("person_id")  # (the older journals' name)
+            user_id = PersonMapping.objects.filter(portal=portal, payroll_id=person).values_list(
                 "user_id", flat=True).first()
             if user_id:
                 absences_to_find[str(op.pk)] = (user_id, op.payroll_id, op.details["start"], op.details["end"])
@@ -189,14 +190,7 @@ def _details(op: o.Op) -> dict:
 def run_sync(portal: Portal, *, dry_run: bool = False, trigger: str = "manual", only_person: str | None = None,
              confirmed_dismissals: int = 0, today: date | None = None) -> SyncRun:
     """One run for one portal; never two at once (SyncBusy)."""
-    portal.refresh_from_db()
-    if not portal.is_operational:
-        raise SyncRefused(f"portal {portal.domain} is {portal.get_status_display().lower()}: "
-                          + ("an administrator must open the app in Bitrix24 again" if portal.status == "needs_reauth"
-                             else "install the app again"))
-    connection = PayrollConnection.objects.filter(portal=portal).first()
-    if connection is None:
-        raise SyncRefused(f"portal {portal.domain} has no 1C:ZUP connection: run payroll_connect")
+    connection = _ready_to_run(portal)
     config = sync_config(portal)
     # A dry run writes nothing to the portal: it never holds (or waits for) the sync's lease.
     with (portal_preview_lock if dry_run else portal_sync_lock)(portal.pk) as lock:
@@ -208,24 +202,11 @@ def run_sync(portal: Portal, *, dry_run: bool = False, trigger: str = "manual", 
             lock.check()
             if not dry_run and recover_intents(portal, client, state):
                 state = read_portal_state(client, portal)
-            settings = SyncSettings(
-                today=today or portal_today(config), organisations_as_departments=config.organisations_as_departments,
-                future_hire_lead_days=config.future_hire_lead_days, dismissal_guard_percent=config.dismissal_guard_percent,
-                dismissal_guard_count=config.dismissal_guard_count, confirmed_dismissals=confirmed_dismissals,
-                only_person=only_person)
+            settings = _settings(config, today=today, confirmed_dismissals=confirmed_dismissals, only_person=only_person)
             mappings = load_mappings(portal)
             plan = plan_sync(snapshot, state, mappings, settings)
-            run.source_summary = {
-                "organisations": [[o.guid, o.name] for o in snapshot.organisations],
-                "departments": [[d.guid, d.name, d.parent_guid, d.organisation_guid, bool(d.disbanded)]
-                                for d in snapshot.departments],
-                "absence_kinds": sorted({a.kind for a in snapshot.absences}),
-                "persons": len(snapshot.persons), "active_users": sum(1 for u in state.users if u.active),
-                "synced_people": len(mappings.persons)}
+            _record_plan(run, plan, snapshot, state, mappings)
             journal = _journal(run, plan)
-            run.planned = dict(Counter(op.kind for op in plan.operations))
-            run.notices = [asdict(n) for n in plan.notices]  # Notice holds plain values only
-            run.dismissals = plan.dismissals
             if dry_run:
                 run.status = RunStatus.PLANNED
             elif plan.guard:
@@ -239,11 +220,8 @@ def run_sync(portal: Portal, *, dry_run: bool = False, trigger: str = "manual", 
         except SyncBusy as exc:
             run.status, run.error = RunStatus.FAILED, str(exc)
         except (IntegrityError, Portal.DoesNotExist, DatabaseError):
-            if Portal.objects.filter(pk=portal.pk).exists():
-                raise
-            # The portal was uninstalled with "clear data" while this run ran: nothing is left to journal.
-            log.info("Portal %s was deleted during its sync; the run stops", portal.domain)
-            raise SyncRefused(f"portal {portal.domain} was deleted during the run") from None
+            _stop_if_portal_deleted(portal)
+            raise
         except Exception as exc:  # a defect, not a remote answer: the run ends failed and says so
             log.exception("Sync of %s stopped by an internal error", portal.domain)
             run.status, run.error = RunStatus.FAILED, f"internal error: {exc.__class__.__name__}: {exc}"[:2000]
@@ -252,11 +230,51 @@ def run_sync(portal: Portal, *, dry_run: bool = False, trigger: str = "manual", 
         try:
             run.save()
         except (IntegrityError, DatabaseError):
-            if Portal.objects.filter(pk=portal.pk).exists():
-                raise
-            raise SyncRefused(f"portal {portal.domain} was deleted during the run") from None
+            _stop_if_portal_deleted(portal)
+            raise
     notify_admins(portal, run)
     return run
+
+
+def _ready_to_run(portal: Portal) -> PayrollConnection:
+    portal.refresh_from_db()
+    if not portal.is_operational:
+        raise SyncRefused(f"portal {portal.domain} is {portal.get_status_display().lower()}: "
+                          + ("an administrator must open the app in Bitrix24 again" if portal.status == "needs_reauth"
+                             else "install the app again"))
+    connection = PayrollConnection.objects.filter(portal=portal).first()
+    if connection is None:
+        raise SyncRefused(f"portal {portal.domain} has no 1C:ZUP connection: run payroll_connect")
+    return connection
+
+
+def _settings(config: SyncConfig, *, today: date | None, confirmed_dismissals: int, only_person: str | None) -> SyncSettings:
+    return SyncSettings(
+        today=today or portal_today(config), organisations_as_departments=config.organisations_as_departments,
+        future_hire_lead_days=config.future_hire_lead_days, dismissal_guard_percent=config.dismissal_guard_percent,
+        dismissal_guard_count=config.dismissal_guard_count, confirmed_dismissals=confirmed_dismissals,
+        only_person=only_person)
+
+
+def _record_plan(run: SyncRun, plan: o.SyncPlan, snapshot, state: PortalState, mappings: Mappings) -> None:
+    """What the pages show of a run before its outcome: the source's tree, the plan's counts, the notices."""
+    run.source_summary = {
+        "organisations": [[org.guid, org.name] for org in snapshot.organisations],
+        "departments": [[d.guid, d.name, d.parent_guid, d.organisation_guid, bool(d.disbanded)]
+                        for d in snapshot.departments],
+        "absence_kinds": sorted({a.kind for a in snapshot.absences}),
+        "persons": len(snapshot.persons), "active_users": sum(1 for u in state.users if u.active),
+        "synced_people": len(mappings.persons)}
+    run.planned = dict(Counter(op.kind for op in plan.operations))
+    run.notices = [asdict(n) for n in plan.notices]  # Notice holds plain values only
+    run.dismissals = plan.dismissals
+
+
+def _stop_if_portal_deleted(portal: Portal) -> None:
+    """The portal was uninstalled with "clear data" while its run ran: nothing is left to journal."""
+    if not Portal.objects.filter(pk=portal.pk).exists():
+        log.info("Portal %s was deleted during its sync; the run stops", portal.domain)
+        raise SyncRefused(f"portal {portal.domain} was deleted during the run") from None
 
 
 def interrupted_runs() -> list[SyncRun]:

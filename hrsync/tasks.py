@@ -22,8 +22,8 @@ from .writeback import collect_overtime, process_outbox, register_workflow_actio
 log = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=3)
-def sync_portal(self, portal_id: int, trigger: str = "schedule", only_person: str | None = None) -> dict:
+@shared_task(acks_late=True)  # never retried: the next scheduled run re-plans from fresh state
+def sync_portal(portal_id: int, trigger: str = "schedule", only_person: str | None = None) -> dict:
     portal = Portal.objects.filter(pk=portal_id).first()
     if portal is None:
         return {"portal": portal_id, "skipped": "no such portal"}

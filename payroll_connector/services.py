@@ -21,7 +21,7 @@ from .errors import PackageConflict, PayrollAuthError, PayrollError, PayrollPack
 from .models import ConnectionMode, PackageStatus, PayrollConnection, PayrollPackage, PayrollRecord, PayrollSourceState
 from .odata.client import ODataClient
 from .odata.reader import ReaderSettings, read_source_records
-from .push.records import apply_changes, records_of_snapshot, source_records
+from .push.records import CHANGE_KINDS, apply_changes, records_of_snapshot, source_records
 from .push.store import DatabaseRecordStore, all_records, replace_all
 from .push.schema import Package
 from .signals import package_processed
@@ -147,9 +147,8 @@ def _schema_problems(document, error: ValidationError) -> list[dict]:
     return problems
 
 
-_UNION_TAGS = {"hire", "transfer", "termination", "person_changed", "absence_added", "absence_changed",
-               "absence_cancelled", "department_created", "department_renamed", "department_moved",
-               "department_disbanded", "head_changed"}
+# pydantic names the member of a tagged union in an error's location: not a field the 1C side wrote.
+_UNION_TAGS = CHANGE_KINDS
 
 
 def _has(node, part) -> bool:

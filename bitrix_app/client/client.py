@@ -248,21 +248,7 @@ class BitrixClient:
     # -- lists --------------------------------------------------------------------------------------
     def iter_list(self, method: str, params: Mapping[str, Any] | None = None) -> Iterator[dict]:
         """Every item of a list method: the first page tells the total, the rest come 50 pages a call."""
-        params = dict(params or {})
-        first = self.call_raw(method, {**params, "start": 0})
-        yield from _items(first["result"])
-        total = int(first.get("total") or 0)
-        if "next" not in first or total <= PAGE_SIZE:
-            return
-        starts = list(range(PAGE_SIZE, total, PAGE_SIZE))
-        for index in range(0, len(starts), BATCH_LIMIT):
-            chunk = starts[index:index + BATCH_LIMIT]
-            outcomes = self.batch({f"p{s}": Command(method, {**params, "start": s}) for s in chunk})
-            for s in chunk:
-                outcome = outcomes[f"p{s}"]
-                if outcome.error:
-                    raise outcome.error
-                yield from _items(outcome.result)
+        yield from read_lists(self, {"items": OffsetList(method, params)})["items"]
 
 
 def _as_dict(section: Any) -> dict:

@@ -109,7 +109,7 @@ class PortalWriter:
     def _calendar_to_find(self, op: o.Op) -> int | None:
         if type(op) is not o.AddAbsence:
             return None
-        user_id = self.known.users.get(op.person_id)
+        user_id = self.known.users.get(op.person_payroll_id)
         return user_id if user_id is not None and user_id not in self.known.calendars else None
 
     def prepare(self, ops: list[o.Op]) -> Chunk:
@@ -240,18 +240,18 @@ def _user_target(writer: PortalWriter, op, result: Any) -> int | None:
 
 def _set_head(writer: PortalWriter, op: o.SetDepartmentHead, created_here, lookups) -> Command:
     department = op.department if isinstance(op.department, int) else writer.known.departments.get(op.department.payroll_id)
-    head = writer.known.users.get(op.head_person_id)
+    head = writer.known.users.get(op.head_payroll_id)
     if not department or not head:
         raise NotSendable("the department or its head is not in Bitrix24")
     return Command("department.update", {DEPARTMENT_ID: department, DEPARTMENT_HEAD: head})
 
 
 def _head_target(writer: PortalWriter, op: o.SetDepartmentHead, result: Any) -> int | None:
-    return writer.known.users.get(op.head_person_id)
+    return writer.known.users.get(op.head_payroll_id)
 
 
 def _add_absence(writer: PortalWriter, op: o.AddAbsence, created_here, lookups: dict[int, str]) -> Command:
-    user_id = writer.known.users.get(op.person_id)
+    user_id = writer.known.users.get(op.person_payroll_id)
     if not user_id:
         raise NotSendable("the employee is not in Bitrix24 (see the operation that created them)")
     section: int | str | None = writer.known.calendars.get(user_id)

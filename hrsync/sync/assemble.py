@@ -85,70 +85,19 @@ class _Checker:
 
 def assemble_snapshot(source: SourceRecords, *, organisation_filter: frozenset[str] | None = None) -> PayrollSnapshot:
     check = _Checker(source.problems)
-
+    restrict = bool(organisation_filter)  # a record of another organisation is left out, not reported
     organisations = {o["guid"]: Organisation(o["guid"], o["name"]) for o in source.organisations}
     if organisation_filter:
         organisations = {g: o for g, o in organisations.items() if g in organisation_filter or o.name in organisation_filter}
-
     departments = _departments(source.departments, organisations, check)
-    positions = {}
-    for p in source.positions:
-        positions[p["guid"]] = Position(p["guid"], p["name"])
-        if len(p["name"]) > MAX_LENGTH["position"]:
-            check.report("positions", p["guid"], "name", "too_long",
-                         f"position name is {len(p['name'])} characters; Bitrix24 keeps {MAX_LENGTH['position']}")
-
-    employments_by_person: dict[str, list[Employment]] = {}
-    person_guids = {p["guid"] for p in source.persons}
-    for e in source.employments:
-        if e["organisation_guid"] not in organisations:
-            if organisation_filter:
-                continue  # outside the organisations this portal syncs
-            check.report("employments", e["guid"], "organisation_guid", "unknown_organisation",
-                         f"organisation {e['organisation_guid']} is not in the data")
-        employment = Employment(
-            guid=e["guid"], person_guid=e["person_guid"], personnel_number=e.get("personnel_number") or "",
-            organisation_guid=e["organisation_guid"], department_guid=e.get("department_guid"),
-            position_guid=e.get("position_guid"), hire_date=e["hire_date"], termination_date=e.get("termination_date"),
-            kind=EmploymentKind(e.get("kind") or EmploymentKind.MAIN),
-        )
-        check.dates("employments", employment.guid, {"hire_date": employment.hire_date,
-                                                     "termination_date": employment.termination_date})
-        if employment.person_guid not in person_guids:
-            check.report("employments", employment.guid, "person_guid", "unknown_person",
-                         f"person {employment.person_guid} is not in the data")
-        if employment.department_guid and employment.department_guid not in departments:
-            check.report("employments", employment.guid, "department_guid", "unknown_department",
-                         f"department {employment.department_guid} is not in the data")
-        elif employment.department_guid and employment.department_guid in check.blocked:
-            check.report("employments", employment.guid, "department_guid", "department_not_syncable",
-                         f"its department {employment.department_guid} cannot be synced")
-        if employment.position_guid and employment.position_guid not in positions:
-            check.report("employments", employment.guid, "position_guid", "unknown_position",
-                         f"position {employment.position_guid} is not in the data", blocking=False)
-        if employment.termination_date and employment.termination_date < employment.hire_date:
-            check.report("employments", employment.guid, "termination_date", "dates_reversed",
-                         f"terminated {employment.termination_date} before hired {employment.hire_date}")
-        employments_by_person.setdefault(employment.person_guid, []).append(employment)
-
-    persons = _persons(source.persons, employments_by_person, check, restrict=bool(organisation_filter))
-    check.labels.update({d.guid: d.name for d in departments.values()})
-    check.labels.update({p.guid: p.full_name for p in persons.values()})
-    for person in persons.values():
-        for employment in person.employments:
-            check.labels[employment.guid] = f"{person.full_name}, таб. № {employment.personnel_number}".strip(", ")
-
+    positions = _positions(source.positions, check)
+    employments = _employments(source.employments, organisations, departments, positions,
+                               {p["guid"] for p in source.persons}, check, restrict=restrict)
+    persons = _persons(source.persons, employments, check, restrict=restrict)
+    _label(check, departments, persons)
     employment_guids = {e.guid for p in persons.values() for e in p.employments}
-    heads = []
-    for h in source.heads:
-        if h["department_guid"] in departments and h["employment_guid"] in employment_guids:
-            heads.append(DepartmentHead(h["department_guid"], h["employment_guid"]))
-        elif not organisation_filter:
-            check.report("heads", h["department_guid"], "employment_guid", "unknown_head",
-                         "the head's department or employment is not in the data", blocking=False)
-
-    absences = _absences(source.absences, employment_guids, check, skip_unknown=bool(organisation_filter))
-
+    heads = _heads(source.heads, departments, employment_guids, check, restrict=restrict)
+    absences = _absences(source.absences, employment_guids, check, skip_unknown=restrict)
     return PayrollSnapshot(
         organisations=tuple(sorted(organisations.values(), key=lambda o: o.guid)),
         departments=tuple(sorted(departments.values(), key=lambda d: d.guid)),
@@ -159,6 +108,75 @@ def assemble_snapshot(source: SourceRecords, *, organisation_filter: frozenset[s
         problems=tuple(sorted(check.labelled(), key=lambda p: (p.entity, p.record, p.field, p.code))),
         blocked=frozenset(check.blocked),
     )
+
+
+def _positions(rows: list[dict], check: _Checker) -> dict[str, Position]:
+    positions = {}
+    for p in rows:
+        positions[p["guid"]] = Position(p["guid"], p["name"])
+        if len(p["name"]) > MAX_LENGTH["position"]:
+            check.report("positions", p["guid"], "name", "too_long",
+                         f"position name is {len(p['name'])} characters; Bitrix24 keeps {MAX_LENGTH['position']}")
+    return positions
+
+
+def _employments(rows: list[dict], organisations: dict, departments: dict, positions: dict, person_guids: set[str],
+                 check: _Checker, *, restrict: bool) -> dict[str, list[Employment]]:
+    """Employments by person, each checked against what it refers to."""
+    by_person: dict[str, list[Employment]] = {}
+    for e in rows:
+        if e["organisation_guid"] not in organisations:
+            if restrict:
+                continue  # outside the organisations this portal syncs
+            check.report("employments", e["guid"], "organisation_guid", "unknown_organisation",
+                         f"organisation {e['organisation_guid']} is not in the data")
+        employment = Employment(
+            guid=e["guid"], person_guid=e["person_guid"], personnel_number=e.get("personnel_number") or "",
+            organisation_guid=e["organisation_guid"], department_guid=e.get("department_guid"),
+            position_guid=e.get("position_guid"), hire_date=e["hire_date"], termination_date=e.get("termination_date"),
+            kind=EmploymentKind(e.get("kind") or EmploymentKind.MAIN),
+        )
+        guid, department = employment.guid, employment.department_guid
+        check.dates("employments", guid, {"hire_date": employment.hire_date,
+                                          "termination_date": employment.termination_date})
+        if employment.person_guid not in person_guids:
+            check.report("employments", guid, "person_guid", "unknown_person",
+                         f"person {employment.person_guid} is not in the data")
+        if department and department not in departments:
+            check.report("employments", guid, "department_guid", "unknown_department",
+                         f"department {department} is not in the data")
+        elif department and department in check.blocked:
+            check.report("employments", guid, "department_guid", "department_not_syncable",
+                         f"its department {department} cannot be synced")
+        if employment.position_guid and employment.position_guid not in positions:
+            check.report("employments", guid, "position_guid", "unknown_position",
+                         f"position {employment.position_guid} is not in the data", blocking=False)
+        if employment.termination_date and employment.termination_date < employment.hire_date:
+            check.report("employments", guid, "termination_date", "dates_reversed",
+                         f"terminated {employment.termination_date} before hired {employment.hire_date}")
+        by_person.setdefault(employment.person_guid, []).append(employment)
+    return by_person
+
+
+def _label(check: _Checker, departments: dict[str, Department], persons: dict[str, Person]) -> None:
+    """What a person calls each record, for the problems found about it."""
+    check.labels.update({d.guid: d.name for d in departments.values()})
+    check.labels.update({p.guid: p.full_name for p in persons.values()})
+    for person in persons.values():
+        for employment in person.employments:
+            check.labels[employment.guid] = f"{person.full_name}, таб. № {employment.personnel_number}".strip(", ")
+
+
+def _heads(rows: list[dict], departments: dict, employment_guids: set[str], check: _Checker, *,
+           restrict: bool) -> list[DepartmentHead]:
+    heads = []
+    for h in rows:
+        if h["department_guid"] in departments and h["employment_guid"] in employment_guids:
+            heads.append(DepartmentHead(h["department_guid"], h["employment_guid"]))
+        elif not restrict:
+            check.report("heads", h["department_guid"], "employment_guid", "unknown_head",
+                         "the head's department or employment is not in the data", blocking=False)
+    return heads
 
 
 def _departments(rows: list[dict], organisations: dict[str, Organisation], check: _Checker) -> dict[str, Department]:

@@ -4,6 +4,10 @@ Pure: no Django, no HTTP. Names are the core's own: a user's fields are `first_n
 …, never Bitrix24's (bitrix_app.gateway.fields turns one into the other, both ways). Each operation
 carries the payroll ID it comes from and why it is planned (a `Reason` code; the texts are translated
 where they are shown, hrsync.texts).
+
+Names: a ZUP record is called by its `guid` in the canonical model (hrsync.sync.model, as ZUP's
+Ref_Key), and by `payroll_id` wherever the sync refers to it from the Bitrix24 side (operations,
+mappings, the journal); `person_payroll_id` / `head_payroll_id` name the person an operation is about.
 """
 from __future__ import annotations
 
@@ -108,13 +112,13 @@ class DeactivateUser(Operation):
 @dataclass(frozen=True, kw_only=True)
 class SetDepartmentHead(Operation):
     department: DepartmentRef
-    head_person_id: str
+    head_payroll_id: str
     old_head: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class AddAbsence(Operation):
-    person_id: str
+    person_payroll_id: str  # the ZUP person (Catalog_ФизическиеЛица) whose absence it is
     absence_type: str
     name: str
     start: date
@@ -123,7 +127,7 @@ class AddAbsence(Operation):
 
 @dataclass(frozen=True, kw_only=True)
 class UpdateAbsence(Operation):
-    person_id: str
+    person_payroll_id: str  # the ZUP person (Catalog_ФизическиеЛица) whose absence it is
     absence_type: str
     name: str
     start: date

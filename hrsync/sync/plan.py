@@ -285,7 +285,7 @@ class _Planner:
             self.ops.append(SetDepartmentHead(payroll_id=head.department_guid,
                                               label=self.departments[head.department_guid].name,
                                               reason=Reason.HEAD_IN_ZUP, department=department,
-                                              head_person_id=person, old_head=current))
+                                              head_payroll_id=person, old_head=current))
 
     # -- absences ---------------------------------------------------------------------------------------
     def absence_type(self, kind: str) -> str:
@@ -310,7 +310,7 @@ class _Planner:
             name = ABSENCE_NAMES[absence_type]
             label = f"{name} {absence.start:%d.%m.%Y}–{end:%d.%m.%Y}"
             known = written.get(absence.guid)
-            shown = dict(payroll_id=absence.guid, label=label, person_id=person, absence_type=absence_type, name=name,
+            shown = dict(payroll_id=absence.guid, label=label, person_payroll_id=person, absence_type=absence_type, name=name,
                          start=absence.start, end=end)
             if known is None:
                 self.ops.append(AddAbsence(reason=Reason.ABSENCE_IN_ZUP, **shown))

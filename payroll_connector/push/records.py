@@ -8,7 +8,7 @@ assembler, exactly like an OData read.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Iterable, Protocol
+from typing import Any, Callable, Iterable, Protocol
 
 from hrsync.sync.assemble import SourceRecords
 
@@ -60,65 +60,91 @@ def apply_changes(store: RecordStore, package: Package) -> list[dict[str, Any]]:
     results = []
     for index, change in enumerate(package.changes or []):
         data = change.model_dump(mode="json")
-        op = data["op"]
-        record, problem = "", ""
-        if op == "hire":
-            record = data["employment"]["guid"]
-            store.put("persons", data["person"]["guid"], data["person"])
-            store.put("employments", record, data["employment"])
-        elif op == "person_changed":
-            record = data["person"]["guid"]
-            store.put("persons", record, data["person"])
-        elif op == "transfer":
-            record = data["employment"]["guid"]
-            if store.get("employments", record) is None:
-                problem = "unknown employment: send its hire first"
-            else:
-                store.put("employments", record, data["employment"])
-        elif op == "termination":
-            record = data["employment_guid"]
-            known = store.get("employments", record)
-            if known is None:
-                problem = "unknown employment"
-            else:
-                store.put("employments", record, {**known, "termination_date": data["termination_date"]})
-        elif op in ("absence_added", "absence_changed"):
-            absence = data["absence"]
-            record = absence["document_guid"]
-            # A re-posted document replaces what it recorded for that employee.
-            for key, known in store.absences_of(absence["document_guid"], absence["employment_guid"]):
-                if key != _absence_key(absence) and not known.get("reversed"):
-                    store.put("absences", key, {**known, "reversed": True})
-            store.put("absences", _absence_key(absence), absence)
-        elif op == "absence_cancelled":
-            record = data["document_guid"]
-            matched = store.absences_of(data["document_guid"], data["employment_guid"])
-            if not matched:
-                problem = "no absence of this document and employment is known"
-            for key, known in matched:
-                store.put("absences", key, {**known, "reversed": True})
-        elif op in ("department_created", "department_renamed", "department_moved"):
-            record = data["department"]["guid"]
-            if op != "department_created" and store.get("departments", record) is None:
-                problem = "unknown department: send department_created first"
-            else:
-                store.put("departments", record, data["department"])
-        elif op == "department_disbanded":
-            record = data["department_guid"]
-            known = store.get("departments", record)
-            if known is None:
-                problem = "unknown department"
-            else:
-                store.put("departments", record, {**known, "disbanded": data["disbanded"]})
-        elif op == "head_changed":
-            record = data["department_guid"]
-            if data.get("employment_guid"):
-                store.put("heads", record, {"department_guid": record, "employment_guid": data["employment_guid"]})
-            else:
-                store.remove("heads", record)
-        results.append({"index": index, "op": op, "record": record,
+        record, problem = _CHANGES[data["op"]](store, data)
+        results.append({"index": index, "op": data["op"], "record": record,
                         "status": "rejected" if problem else "applied", "problem": problem})
     return results
+
+
+# One function per kind of change: (the store, the change) -> (the record it is about, why it was refused or "").
+def _hire(store: RecordStore, data: dict) -> tuple[str, str]:
+    store.put("persons", data["person"]["guid"], data["person"])
+    store.put("employments", data["employment"]["guid"], data["employment"])
+    return data["employment"]["guid"], ""
+
+
+def _person_changed(store: RecordStore, data: dict) -> tuple[str, str]:
+    store.put("persons", data["person"]["guid"], data["person"])
+    return data["person"]["guid"], ""
+
+
+def _transfer(store: RecordStore, data: dict) -> tuple[str, str]:
+    record = data["employment"]["guid"]
+    if store.get("employments", record) is None:
+        return record, "unknown employment: send its hire first"
+    store.put("employments", record, data["employment"])
+    return record, ""
+
+
+def _termination(store: RecordStore, data: dict) -> tuple[str, str]:
+    record = data["employment_guid"]
+    known = store.get("employments", record)
+    if known is None:
+        return record, "unknown employment"
+    store.put("employments", record, {**known, "termination_date": data["termination_date"]})
+    return record, ""
+
+
+def _absence(store: RecordStore, data: dict) -> tuple[str, str]:
+    absence = data["absence"]
+    # A re-posted document replaces what it recorded for that employee.
+    for key, known in store.absences_of(absence["document_guid"], absence["employment_guid"]):
+        if key != _absence_key(absence) and not known.get("reversed"):
+            store.put("absences", key, {**known, "reversed": True})
+    store.put("absences", _absence_key(absence), absence)
+    return absence["document_guid"], ""
+
+
+def _absence_cancelled(store: RecordStore, data: dict) -> tuple[str, str]:
+    matched = store.absences_of(data["document_guid"], data["employment_guid"])
+    for key, known in matched:
+        store.put("absences", key, {**known, "reversed": True})
+    return data["document_guid"], "" if matched else "no absence of this document and employment is known"
+
+
+def _department(store: RecordStore, data: dict) -> tuple[str, str]:
+    record = data["department"]["guid"]
+    if data["op"] != "department_created" and store.get("departments", record) is None:
+        return record, "unknown department: send department_created first"
+    store.put("departments", record, data["department"])
+    return record, ""
+
+
+def _department_disbanded(store: RecordStore, data: dict) -> tuple[str, str]:
+    record = data["department_guid"]
+    known = store.get("departments", record)
+    if known is None:
+        return record, "unknown department"
+    store.put("departments", record, {**known, "disbanded": data["disbanded"]})
+    return record, ""
+
+
+def _head_changed(store: RecordStore, data: dict) -> tuple[str, str]:
+    record = data["department_guid"]
+    if data.get("employment_guid"):
+        store.put("heads", record, {"department_guid": record, "employment_guid": data["employment_guid"]})
+    else:
+        store.remove("heads", record)
+    return record, ""
+
+
+_CHANGES: dict[str, Callable[[RecordStore, dict], tuple[str, str]]] = {
+    "hire": _hire, "person_changed": _person_changed, "transfer": _transfer, "termination": _termination,
+    "absence_added": _absence, "absence_changed": _absence, "absence_cancelled": _absence_cancelled,
+    "department_created": _department, "department_renamed": _department, "department_moved": _department,
+    "department_disbanded": _department_disbanded, "head_changed": _head_changed,
+}
+CHANGE_KINDS = frozenset(_CHANGES)  # the `op` values of a change package
 
 
 def records_of_snapshot(parts: list[dict[str, Any]]) -> Iterable[tuple[str, str, dict]]:

@@ -1,8 +1,8 @@
 """Deliver a portal's requests to 1C:ZUP now and tell the waiting workflows (what the beat task does)."""
 from django.core.management.base import BaseCommand, CommandError
 
-from bitrix_app.models import Portal
 from hrsync.writeback import collect_overtime, process_outbox
+from hrsync.selectors import portal_named
 
 
 class Command(BaseCommand):
@@ -13,7 +13,7 @@ class Command(BaseCommand):
         parser.add_argument("--overtime", metavar="YYYY-MM", help="collect this month's overtime from time tracking first")
 
     def handle(self, *args, **opts):
-        portal = Portal.objects.named(opts["portal"])
+        portal = portal_named(opts["portal"])
         if portal is None:
             raise CommandError(f"No portal {opts['portal']!r}.")
         if opts["overtime"]:

@@ -4,9 +4,9 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from bitrix_app.models import Portal
 from hrsync.locks import SyncBusy
 from hrsync.models import RunStatus, SyncRun
+from hrsync.selectors import portal_named
 from hrsync.services import SyncRefused, confirm_run, run_sync
 
 
@@ -22,7 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--confirm", type=int, metavar="RUN_ID", help="confirm a run stopped by the dismissal guard")
 
     def handle(self, *args, **opts):
-        portal = Portal.objects.named(opts["portal"])
+        portal = portal_named(opts["portal"])
         if portal is None:
             raise CommandError(f"No portal {opts['portal']!r}.")
         try:

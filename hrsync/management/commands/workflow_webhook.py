@@ -1,8 +1,8 @@
 """A secret URL for the built-in Webhook workflow action (printed once), and where its fields are."""
 from django.core.management.base import BaseCommand, CommandError
 
-from bitrix_app.models import Portal
 from hrsync.writeback import create_webhook
+from hrsync.selectors import portal_named
 
 
 class Command(BaseCommand):
@@ -18,7 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--comment-field", default="")
 
     def handle(self, *args, **opts):
-        portal = Portal.objects.named(opts["portal"])
+        portal = portal_named(opts["portal"])
         if portal is None:
             raise CommandError(f"No portal {opts['portal']!r}.")
         url = create_webhook(portal, iblock_id=opts["iblock_id"], first_day_field=opts["first_day_field"],

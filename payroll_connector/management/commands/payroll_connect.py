@@ -1,7 +1,7 @@
 """Connect a portal to its 1C:ZUP: OData (the app reads ZUP) or push (1C sends; prints the key once)."""
 from django.core.management.base import BaseCommand, CommandError
 
-from bitrix_app.models import Portal
+from hrsync.selectors import portal_named
 from payroll_connector import services
 
 
@@ -19,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-check", action="store_true", help="do not read ZUP to check the connection")
 
     def handle(self, *args, **opts):
-        portal = Portal.objects.named(opts["portal"])
+        portal = portal_named(opts["portal"])
         if portal is None:
             raise CommandError(f"No portal {opts['portal']!r}: install the app into it first.")
         if opts["push"] == bool(opts["odata_url"]):

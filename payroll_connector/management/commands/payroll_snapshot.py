@@ -3,7 +3,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from bitrix_app.models import Portal
+from hrsync.selectors import portal_named
 from payroll_connector.errors import PayrollError
 from payroll_connector.models import PayrollConnection
 from payroll_connector.services import read_snapshot
@@ -18,7 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--problems", type=int, default=20, help="how many problems to list (0: all)")
 
     def handle(self, *args, **opts):
-        portal = Portal.objects.named(opts["portal"])
+        portal = portal_named(opts["portal"])
         connection = PayrollConnection.objects.filter(portal=portal).first() if portal else None
         if connection is None:
             raise CommandError(f"Portal {opts['portal']!r} has no 1C:ZUP connection: run payroll_connect first.")
