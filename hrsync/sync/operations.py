@@ -117,7 +117,9 @@ class SetDepartmentHead(Operation):
 
 
 @dataclass(frozen=True, kw_only=True)
-class AddAbsence(Operation):
+class _ShownAbsence(Operation):
+    """What an absence looks like on the portal: whose, which type, its name, its days."""
+
     person_payroll_id: str  # the ZUP person (Catalog_ФизическиеЛица) whose absence it is
     absence_type: str
     name: str
@@ -126,12 +128,12 @@ class AddAbsence(Operation):
 
 
 @dataclass(frozen=True, kw_only=True)
-class UpdateAbsence(Operation):
-    person_payroll_id: str  # the ZUP person (Catalog_ФизическиеЛица) whose absence it is
-    absence_type: str
-    name: str
-    start: date
-    end: date
+class AddAbsence(_ShownAbsence):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpdateAbsence(_ShownAbsence):
     event_id: int
     user_id: int
     changes: dict = field(default_factory=dict)

@@ -79,19 +79,29 @@ def _person_changed(store: RecordStore, data: dict) -> tuple[str, str]:
 
 
 def _transfer(store: RecordStore, data: dict) -> tuple[str, str]:
-    record = data["employment"]["guid"]
-    if store.get("employments", record) is None:
-        return record, "unknown employment: send its hire first"
-    store.put("employments", record, data["employment"])
+    return _replace(store, "employments", data["employment"], unknown="unknown employment: send its hire first")
+
+
+def _replace(store: RecordStore, entity: str, value: dict, *, unknown: str = "") -> tuple[str, str]:
+    """Store the record whole; with `unknown`, only over one already known (else refused with that text)."""
+    record = value["guid"]
+    if unknown and store.get(entity, record) is None:
+        return record, unknown
+    store.put(entity, record, value)
     return record, ""
 
 
 def _termination(store: RecordStore, data: dict) -> tuple[str, str]:
-    record = data["employment_guid"]
-    known = store.get("employments", record)
+    return _amend(store, "employments", data["employment_guid"], {"termination_date": data["termination_date"]},
+                  unknown="unknown employment")
+
+
+def _amend(store: RecordStore, entity: str, record: str, changes: dict, *, unknown: str) -> tuple[str, str]:
+    """Change some fields of a known record; an unknown one is refused with `unknown`."""
+    known = store.get(entity, record)
     if known is None:
-        return record, "unknown employment"
-    store.put("employments", record, {**known, "termination_date": data["termination_date"]})
+        return record, unknown
+    store.put(entity, record, {**known, **changes})
     return record, ""
 
 
@@ -113,20 +123,14 @@ def _absence_cancelled(store: RecordStore, data: dict) -> tuple[str, str]:
 
 
 def _department(store: RecordStore, data: dict) -> tuple[str, str]:
-    record = data["department"]["guid"]
-    if data["op"] != "department_created" and store.get("departments", record) is None:
-        return record, "unknown department: send department_created first"
-    store.put("departments", record, data["department"])
-    return record, ""
+    creating = data["op"] == "department_created"
+    return _replace(store, "departments", data["department"],
+                    unknown="" if creating else "unknown department: send department_created first")
 
 
 def _department_disbanded(store: RecordStore, data: dict) -> tuple[str, str]:
-    record = data["department_guid"]
-    known = store.get("departments", record)
-    if known is None:
-        return record, "unknown department"
-    store.put("departments", record, {**known, "disbanded": data["disbanded"]})
-    return record, ""
+    return _amend(store, "departments", data["department_guid"], {"disbanded": data["disbanded"]},
+                  unknown="unknown department")
 
 
 def _head_changed(store: RecordStore, data: dict) -> tuple[str, str]:
