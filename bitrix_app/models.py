@@ -41,6 +41,9 @@ class Portal(models.Model):
     app_status = models.CharField(max_length=2, blank=True, help_text="Bitrix24's L/F/D/T/P app status")
     license_family = models.CharField(max_length=40, blank=True)
     language = models.CharField(max_length=8, default="ru")
+    # The site's date format (FORMAT_DATE), as Bitrix24 spells it: DD.MM.YYYY, MM/DD/YYYY, …; blank: the
+    # default of the portal's language (bitrix_app.gateway.fields.DATE_FORMAT_BY_LANGUAGE).
+    date_format = models.CharField(max_length=16, blank=True, default="")
     # Per-portal leaky bucket; set from the plan at install, editable for portals with other limits.
     rate_per_second = models.FloatField(default=STANDARD_RATE[0])
     rate_burst = models.PositiveIntegerField(default=STANDARD_RATE[1])

@@ -22,7 +22,8 @@ from payroll_connector import services as payroll
 from payroll_connector.errors import PayrollError
 
 from .frame import FrameSession, frame_headers, frame_session_required, render_frame
-from .services import still_admin
+from .gateway.fields import DATE_FORMATS, site_dates
+from .services import set_date_format, still_admin
 
 
 def _since(request: HttpRequest):
@@ -117,6 +118,7 @@ def connect(request: HttpRequest) -> HttpResponse:
                     payroll.update_connection(connection, schedule_minutes=int(form.get("schedule_minutes") or 30),
                                               corp_edition=form.get("corp_edition") == "on",
                                               organisation_filter=organisations)
+                set_date_format(portal, form.get("date_format", ""))
                 sync_services.save_sync_settings(
                     portal, guard_percent=float(form.get("guard_percent") or 10),
                     guard_count=int(form.get("guard_count") or 20), lead_days=int(form.get("lead_days") or 0),
@@ -125,6 +127,8 @@ def connect(request: HttpRequest) -> HttpResponse:
             context["error"] = str(exc)
     context["connection"] = connection
     context["config"] = selectors.sync_config_of(portal)
+    context["date_formats"] = DATE_FORMATS
+    context["default_date_format"] = site_dates("", portal.language).site_format
     context["push_urls"] = {name: request.build_absolute_uri(f"/payroll/api/v1/{name}")
                             for name in ("packages", "outbox", "openapi.json")}
     return _render(request, "bitrix_app/connect.html", context)

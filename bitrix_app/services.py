@@ -16,6 +16,7 @@ from .client import BitrixClient, BitrixError, PortalEndpoint
 from .client.errors import BitrixAlreadyDone, BitrixAuthError, BitrixMethodError
 from .client.oauth import StaticTokenSource, oauth_host_allowed
 from .client.ratelimit import default_limiter
+from .gateway.fields import DateStyle
 from .models import Portal, PortalStatus
 from .signals import portal_data_deletion_requested, portal_installed
 
@@ -212,6 +213,15 @@ def install_portal(handshake: Handshake) -> Portal:
     bind_events(portal)
     portal_installed.send(sender=Portal, portal=portal)
     log.info("Portal %s installed (member_id %s, status %s)", portal.domain, portal.member_id, portal.status)
+    return portal
+
+
+def set_date_format(portal: Portal, date_format: str) -> Portal:
+    """The site's date format, when it is not its language's default ("" goes back to the default)."""
+    if date_format:
+        DateStyle(date_format)  # refuses an unknown one
+    portal.date_format = date_format
+    portal.save(update_fields=["date_format", "updated_at"])
     return portal
 
 

@@ -12,6 +12,7 @@ from typing import Callable
 from django.db import transaction
 
 from bitrix_app.client import BitrixClient, BitrixError
+from bitrix_app.gateway.fields import portal_dates
 from bitrix_app.gateway.writes import KnownIds, PortalWriter, Refused, Written
 from bitrix_app.models import Portal
 
@@ -42,7 +43,7 @@ class Applier:
             departments={m.payroll_id: m.bitrix_id for m in DepartmentMapping.objects.filter(portal=portal) if m.bitrix_id},
             users={m.payroll_id: m.user_id for m in PersonMapping.objects.filter(portal=portal)},
             calendars=dict(UserCalendar.objects.filter(portal=portal).values_list("user_id", "section_id")))
-        self.writer = PortalWriter(client, self.known)
+        self.writer = PortalWriter(client, self.known, dates=portal_dates(portal))
         self.counts = {"done": 0, "failed": 0, "skipped": 0}
 
     def apply(self) -> dict[str, int]:

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from bitrix_app.client import BitrixClient, BitrixError
 from bitrix_app.gateway import reads as gateway_reads
+from bitrix_app.gateway.fields import portal_dates
 from bitrix_app.gateway.workflows import notify
 from bitrix_app.models import Portal
 from payroll_connector.errors import PayrollError
@@ -47,7 +48,7 @@ class SyncRefused(Exception):
 
 def read_portal_state(client: BitrixClient, portal: Portal) -> PortalState:
     """The portal's departments and users (the gateway reads them), and the absences the app wrote there."""
-    state = gateway_reads.read_portal_state(client)
+    state = gateway_reads.read_portal_state(client, dates=portal_dates(portal))
     absences = tuple(WrittenAbsence(a.payroll_id, a.event_id, a.user_id, a.absence_type, a.name, a.start, a.end)
                      for a in SyncedAbsence.objects.filter(portal=portal))
     return replace(state, absences=absences)

@@ -66,4 +66,5 @@ NOTICE_TEXTS = {
     "no_syncable_employment": _("none of the person's employments can be synced"),
     "dates_reversed": _("the dates are in the wrong order"),
     "bad_date": _("a date in ZUP is not a date"),
+    "unfinished_user_completed": _("completed a user an earlier failed attempt left without a name; send the invitation from Bitrix24"),
 }

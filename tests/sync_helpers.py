@@ -47,6 +47,7 @@ def assert_portal_matches(snapshot, sandbox_state, portal, today: date) -> dict:
         main = next((e for e in active if e.kind.value == "main"), active[0])
         assert user["WORK_POSITION"] == positions[main.position_guid]
         assert (user["LAST_NAME"], user["NAME"], user["EMAIL"]) == (person.last_name, person.first_name, person.email)
+        assert user["UF_EMPLOYMENT_DATE"] == main.hire_date.isoformat()  # (the sandbox keeps dates as ISO days)
     assert sum(1 for u in users_by_xml.values() if u["ACTIVE"]) == expected_active
 
     person_of = {e.guid: p.guid for p in snapshot.persons for e in p.employments}

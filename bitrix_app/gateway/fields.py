@@ -17,7 +17,13 @@ from hrsync.sync.operations import DEPARTMENTS
 
 class Kind(Enum):
     TEXT = "text"
-    DATE = "date"
+    # A date the REST layer converts from ISO 8601 itself (rest/lib/api/user.php prepareSaveData runs
+    # CRestUtil::unConvertDate on PERSONAL_BIRTHDAY only): written as ISO.
+    DATE_CONVERTED = "date_converted"
+    # A date user field the REST layer passes on as it came (prepareSaveData converts only UF_USR_* fields),
+    # checked by main/lib/userfield/types/datetype.php against the site's format: written in that format.
+    # Sent as ISO on a DD.MM.YYYY portal, user.add fails after registering the user (no name, no invitation).
+    DATE_SITE = "date_site"
 
 
 @dataclass(frozen=True)
@@ -34,8 +40,8 @@ USER_FIELDS: dict[str, UserField] = {
     "email": UserField("EMAIL"),
     "payroll_id": UserField("XML_ID"),  # how a crashed run, and a later one, recognise the user as ZUP's person
     "position": UserField("WORK_POSITION"),
-    "employment_date": UserField("UF_EMPLOYMENT_DATE", Kind.DATE),
-    "birthday": UserField("PERSONAL_BIRTHDAY", Kind.DATE),
+    "employment_date": UserField("UF_EMPLOYMENT_DATE", Kind.DATE_SITE),
+    "birthday": UserField("PERSONAL_BIRTHDAY", Kind.DATE_CONVERTED),
     "gender": UserField("PERSONAL_GENDER"),
     "mobile_phone": UserField("PERSONAL_MOBILE"),
 }
@@ -47,14 +53,34 @@ DEPARTMENT_NAME, DEPARTMENT_PARENT, DEPARTMENT_HEAD, DEPARTMENT_ID = "NAME", "PA
 DEPARTMENT_FIELDS = {"name": DEPARTMENT_NAME, "parent": DEPARTMENT_PARENT}
 
 
-class DateStyle:
-    """How date fields are written to and read from a portal. The core's dates are ISO `YYYY-MM-DD`."""
+# Bitrix24's spelling of a date format -> strftime's.
+_PATTERNS = {"DD.MM.YYYY": "%d.%m.%Y", "MM/DD/YYYY": "%m/%d/%Y", "DD/MM/YYYY": "%d/%m/%Y", "YYYY-MM-DD": "%Y-%m-%d",
+             "DD-MM-YYYY": "%d-%m-%Y", "YYYY.MM.DD": "%Y.%m.%d"}
+DATE_FORMATS = tuple(_PATTERNS)
+# The site's FORMAT_DATE of a new cloud portal, by its language. UNCONFIRMED (the cultures are set when a
+# portal is made, not in the module source): a portal whose site says otherwise sets Portal.date_format.
+DATE_FORMAT_BY_LANGUAGE = {"ru": "DD.MM.YYYY", "by": "DD.MM.YYYY", "kz": "DD.MM.YYYY", "ua": "DD.MM.YYYY",
+                           "de": "DD.MM.YYYY", "en": "MM/DD/YYYY"}
+DEFAULT_DATE_FORMAT = "DD.MM.YYYY"
 
-    def write(self, iso_day: str) -> str:
+
+class DateStyle:
+    """How a portal's date fields are written and read. The core's dates are ISO `YYYY-MM-DD`; answers
+    come back in ISO 8601 (getUserData's CRestUtil::convertDate), with a time and zone."""
+
+    def __init__(self, site_format: str = DEFAULT_DATE_FORMAT) -> None:
+        if site_format not in _PATTERNS:
+            raise ValueError(f"unknown date format {site_format!r}: one of {', '.join(_PATTERNS)}")
+        self.site_format = site_format
+        self._pattern = _PATTERNS[site_format]
+
+    def write(self, iso_day: str, kind: Kind) -> str:
+        if kind is Kind.DATE_SITE:
+            return date.fromisoformat(iso_day[:10]).strftime(self._pattern)
         return iso_day
 
     def read(self, value: Any) -> str:
-        """A date field from user.get, as an ISO day ("" when empty or not a date)."""
+        """A date field from user.get, as an ISO day ("" when empty)."""
         text = str(value or "").strip()
         if not text:
             return ""
@@ -62,20 +88,27 @@ class DateStyle:
             return datetime.fromisoformat(text).date().isoformat()
         except ValueError:
             pass
-        for pattern in ("%d.%m.%Y", "%m/%d/%Y", "%d/%m/%Y"):
-            try:
-                return datetime.strptime(text[:10], pattern).date().isoformat()
-            except ValueError:
-                continue
-        return text[:10]
+        try:  # an answer in the site's format (older portals answer some user fields so)
+            return datetime.strptime(text[:10], self._pattern).date().isoformat()
+        except ValueError:
+            return text[:10]
 
 
-ISO_DATES = DateStyle()
+def site_dates(date_format: str, language: str) -> DateStyle:
+    """The portal's own setting, else its language's default."""
+    return DateStyle(date_format or DATE_FORMAT_BY_LANGUAGE.get((language or "")[:2].lower(), DEFAULT_DATE_FORMAT))
+
+
+def portal_dates(portal) -> DateStyle:
+    return site_dates(portal.date_format, portal.language)
+
+
+ISO_DATES = DateStyle("YYYY-MM-DD")
 
 
 def _written(field: UserField, value: Any, dates: DateStyle) -> Any:
-    if field.kind is Kind.DATE and value:
-        return dates.write(value.isoformat() if isinstance(value, date) else str(value))
+    if field.kind is not Kind.TEXT and value:
+        return dates.write(value.isoformat() if isinstance(value, date) else str(value), field.kind)
     return value
 
 
@@ -97,7 +130,7 @@ def canonical_user(raw: Mapping[str, Any], *, dates: DateStyle = ISO_DATES) -> d
     values = {}
     for name, field in USER_FIELDS.items():
         value = raw.get(field.bitrix)
-        values[name] = dates.read(value) if field.kind is Kind.DATE else str(value or "")
+        values[name] = dates.read(value) if field.kind is not Kind.TEXT else str(value or "")
     return values
 
 

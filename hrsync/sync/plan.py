@@ -184,8 +184,18 @@ class _Planner:
             if mapped in self.portal_users:
                 self.person_user[person.guid] = mapped
             elif person.guid in by_xml and by_xml[person.guid] not in claimed:
-                self.person_user[person.guid] = by_xml[person.guid]  # ours from an earlier (interrupted) run
-                claimed.add(by_xml[person.guid])
+                user_id = by_xml[person.guid]
+                self.person_user[person.guid] = user_id  # ours from an earlier (interrupted or failed) run
+                claimed.add(user_id)
+                user = self.portal_users[user_id]
+                if not user.fields.get("first_name") and not user.fields.get("last_name"):
+                    # A user.add that failed after Bitrix24 had registered the user leaves it so: no name, and
+                    # no invitation sent. This run completes it; the invitation is the admin's to send.
+                    self.notices.append(Notice(
+                        payroll_id=person.guid, label=person.full_name, code="unfinished_user_completed",
+                        message=f"Bitrix24 user {user_id} was left without a name by an earlier user.add that "
+                        "failed part-way; it is completed now, but Bitrix24 sent it no invitation: send one from "
+                        "the user's profile in Bitrix24 («Пригласить повторно»)", proposal=None))
 
     def active_employments(self, person: Person) -> list[Employment]:
         lead = timedelta(days=self.settings.future_hire_lead_days)

@@ -240,6 +240,15 @@ def create_portal_app(state: PortalState) -> Flask:
             state.bucket.level = 0.0
         return jsonify(ok=True)
 
+    @app.post("/_sandbox/site")
+    def control_site():
+        """The site's culture: its language (app.info LANGUAGE_ID) and date format (FORMAT_DATE)."""
+        data = request.get_json(silent=True) or {}
+        with state.lock:
+            state.language = str(data.get("language") or state.language)
+            state.date_format = str(data.get("date_format") or state.date_format)
+        return jsonify(language=state.language, date_format=state.date_format)
+
     @app.post("/_sandbox/seed")
     def control_seed():
         """Fill the portal with generated users and departments (for list reading and benchmarks)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
@@ -128,10 +128,51 @@ def _user_fields(params: dict, *, creating: bool) -> dict[str, Any]:
     return fields
 
 
+_SITE_FORMATS = {"DD.MM.YYYY": "%d.%m.%Y", "MM/DD/YYYY": "%m/%d/%Y", "YYYY-MM-DD": "%Y-%m-%d", "DD/MM/YYYY": "%d/%m/%Y"}
+
+
+def _site_day(state: PortalState, value: str) -> date | None:
+    """A date in the site's format, as main/lib/type/date.php `Date::isCorrect` checks it
+    (date_parse_from_format with FORMAT_DATE): `2024-03-01` is not a date on a DD.MM.YYYY site."""
+    try:
+        return datetime.strptime(str(value).strip(), _SITE_FORMATS[state.date_format]).date()
+    except (KeyError, ValueError):
+        return None
+
+
+def _iso_or_site_day(state: PortalState, value: str) -> date | None:
+    """CRestUtil::unConvertDate (rest/classes/general/rest_util.php): an ISO 8601 date, else the value as given."""
+    text = str(value).strip()
+    try:
+        return datetime.fromisoformat(text).date()
+    except ValueError:
+        return _site_day(state, text)
+
+
+def _checked_dates(state: PortalState, fields: dict[str, Any]) -> dict[str, Any]:
+    """What CUser::Update does with the two date fields hrsync writes (rest/lib/api/user.php prepareSaveData):
+    PERSONAL_BIRTHDAY is converted from ISO by the REST layer; UF_EMPLOYMENT_DATE is not (only UF_USR_* fields
+    go through prepareUserField), so it reaches the user-field check (main/lib/userfield/types/datetype.php
+    checkFields) as sent and must be in the site's format. Stored as dates; answered in ISO (getUserData's
+    CRestUtil::convertDate)."""
+    checked = dict(fields)
+    for name, parse in (("PERSONAL_BIRTHDAY", _iso_or_site_day), ("UF_EMPLOYMENT_DATE", _site_day)):
+        if name in checked and str(checked[name] or "").strip():
+            day = parse(state, checked[name])
+            if day is None:
+                # The message's wording is a guess; the field and the refusal are the source's.
+                raise core_error(f"Неверный формат даты в поле {name}: «{checked[name]}» (формат сайта "
+                                 f"{state.date_format})", "")
+            checked[name] = day.isoformat()
+    return checked
+
+
 def _user_out(user: dict) -> dict:
     out = {k: user.get(k, "") for k in _USER_OUT}
     out["ID"] = str(user["ID"])
     out["UF_DEPARTMENT"] = list(user.get("UF_DEPARTMENT") or [])
+    for name in ("PERSONAL_BIRTHDAY", "UF_EMPLOYMENT_DATE"):  # CRestUtil::convertDate: ISO 8601 with the time zone
+        out[name] = f"{user[name]}T00:00:00+03:00" if user.get(name) else ""
     return out
 
 
@@ -157,8 +198,13 @@ def user_add(state, caller, params):
     if sum(1 for u in state.users.values() if u["ACTIVE"]) >= state.max_users:
         raise core_error("user_count_exceeded", "ERROR_ARGUMENT")
     fields.setdefault("ACTIVE", True)
+    # rest/lib/api/user.php userAdd: CIntranetInviteDialog::RegisterUser makes the user first (from the e-mail,
+    # departments, XML_ID and ACTIVE), then CUser::update writes the rest; when that update fails the method
+    # throws, and the registered user stays behind: no name, no invitation (InviteUser comes after the update).
     user_id = state.next_id("user")
-    state.users[user_id] = state._new_user(user_id, fields)
+    registered = {k: v for k, v in fields.items() if k in ("EMAIL", "UF_DEPARTMENT", "XML_ID", "ACTIVE")}
+    state.users[user_id] = state._new_user(user_id, registered)
+    state.users[user_id].update(_checked_dates(state, fields))
     state.outgoing_log.append({"invitation_sent_to": email})  # user.add always invites (reference §5)
     return user_id
 
@@ -179,7 +225,7 @@ def user_update(state, caller, params):
     for dep in fields.get("UF_DEPARTMENT", []):
         if dep not in state.departments:
             raise core_error(f"Department {dep} not found", "ERROR_ARGUMENT")
-    user.update(fields)
+    user.update(_checked_dates(state, fields))  # CUser::Update checks every field first: nothing is half-written
     return True
 
 

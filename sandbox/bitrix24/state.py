@@ -104,6 +104,9 @@ class PortalState:
         self.app = app
         self.license_family = license_family
         self.language = "ru"
+        # The site's date format (FORMAT_DATE of the site's culture). Guess (no source for the cloud's per-language
+        # defaults): DD.MM.YYYY, as on a Russian portal; tests set another with control "site".
+        self.date_format = "DD.MM.YYYY"
         self.bucket = LeakyBucket(rate, burst, limits_enabled)
         self.access_ttl = access_ttl
         self.max_users = max_users
