@@ -84,7 +84,7 @@ def deliver(item: OutboxItem, connection: PayrollConnection, client: ODataClient
             return
         keys = vacation_kind_keys(client) if item.payload.get("kind") == "ДополнительныйОтпуск" else {}
         entity, body = document_for(item, connection, keys)
-        document = find_document(client, entity, body["Комментарий"]) or create_document(client, entity, body)
+        document = find_document(client, entity, item.marker) or create_document(client, entity, body)
         item.status, item.document_entity = OutboxStatus.DELIVERED, entity
         item.document_ref, item.document_number = document.get("Ref_Key", ""), document.get("Number", "")
         item.delivered_at, item.last_error = timezone.now(), ""

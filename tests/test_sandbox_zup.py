@@ -65,7 +65,7 @@ def test_documents_are_created_unposted_and_posted_on_request(zup):
     assert posted.status_code == 200
     again = requests.get(f"{url}(guid'{document['Ref_Key']}')", params={"$format": "json"}, auth=AUTH, timeout=5).json()
     assert again["Posted"] is True
-    found = requests.get(url, params={"$format": "json", "$filter": "Комментарий eq 'Битрикс24 #5'"}, auth=AUTH,
+    found = requests.get(url, params={"$format": "json", "$filter": "substringof('Битрикс24 #5', Комментарий)"}, auth=AUTH,
                          timeout=5).json()["value"]
     assert [d["Ref_Key"] for d in found] == [document["Ref_Key"]]
 

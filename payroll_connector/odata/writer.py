@@ -69,10 +69,17 @@ def vacation_kind_keys(client: ODataClient) -> dict[str, str]:
     return {"ДополнительныйОтпуск": extra}
 
 
-def find_document(client: ODataClient, entity: str, comment: str) -> dict | None:
-    """The document a delivery made before (its comment starts with the request's marker), if any."""
-    existing = client.get(entity, select=["Ref_Key", "Number"], filter=f"Комментарий eq {_literal(comment)}")
-    return existing[0] if existing else None
+def find_document(client: ODataClient, entity: str, marker: str) -> dict | None:
+    """The document a delivery made before (its comment starts with the request's marker), if any.
+
+    `Комментарий` is a string of unlimited length in every document hrsync writes, and 1C's query language
+    cannot compare those with `=` (so `eq` fails); LIKE can, which is what `substringof` becomes. The rows
+    found are then checked to begin with the marker and its full stop (`#12.` is not `#123.`).
+    """
+    prefix = f"{marker}."
+    rows = client.get(entity, select=["Ref_Key", "Number", "Комментарий"],
+                      filter=f"substringof({_literal(prefix)}, Комментарий)")
+    return next((row for row in rows if str(row.get("Комментарий") or "").startswith(prefix)), None)
 
 
 def create_document(client: ODataClient, entity: str, body: dict) -> dict:

@@ -1,6 +1,11 @@
 """The part of OData v3 query options 1C's standard interface supports that hrsync and its tests use:
-$filter (eq ne gt ge lt le, and or not, parentheses; guid'…', datetime'…', '…', numbers, true/false),
-$orderby (field [asc|desc], …), $select, $top, $skip."""
+$filter (eq ne gt ge lt le, and or not, parentheses; guid'…', datetime'…', '…', numbers, true/false;
+substringof('…', Field) and startswith(Field, '…')), $orderby (field [asc|desc], …), $select, $top, $skip.
+
+An unlimited string (a Length 0 string attribute, such as the `Комментарий` of every document hrsync
+writes: Document_Отпуск, _ОтпускБезСохраненияОплаты, _РаботаСверхурочно, _ЗаявкаНаОтпуск in both dumps)
+cannot be compared with eq/ne/gt/… in 1C's query language, which $filter is translated to; ПОДОБНО (LIKE),
+which substringof and startswith become, is allowed. The error's wording is a guess."""
 from __future__ import annotations
 
 import re
@@ -12,7 +17,8 @@ _TOKEN = re.compile(r"""\s*(?:
     (?P<string>'(?:[^']|'')*')|
     (?P<number>-?\d+(?:\.\d+)?)|
     (?P<paren>[()])|
-    (?P<word>[^\s()']+)
+    (?P<comma>,)|
+    (?P<word>[^\s(),']+)
 )""", re.X)
 
 Predicate = Callable[[dict], bool]
@@ -41,7 +47,7 @@ def _tokens(text: str) -> list[tuple[str, Any]]:
             out.append(("value", raw[1:-1].replace("''", "'")))
         elif kind == "number":
             out.append(("value", float(raw) if "." in raw else int(raw)))
-        elif kind == "paren":
+        elif kind in ("paren", "comma"):
             out.append((raw, raw))
         elif raw in ("true", "false"):
             out.append(("value", raw == "true"))
@@ -60,10 +66,19 @@ def _norm(value: Any) -> Any:
     return value.lower() if isinstance(value, str) and len(value) == 36 and value.count("-") == 4 else value
 
 
+_FUNCTIONS = {
+    # substringof('text', Field): does Field contain text (OData v3)
+    "substringof": lambda needle, haystack: isinstance(haystack, str) and str(needle) in haystack,
+    # startswith(Field, 'text')
+    "startswith": lambda haystack, prefix: isinstance(haystack, str) and haystack.startswith(str(prefix)),
+}
+
+
 class _Parser:
-    def __init__(self, tokens):
+    def __init__(self, tokens, unlimited: frozenset[str] = frozenset()):
         self.tokens = tokens
         self.i = 0
+        self.unlimited = unlimited
 
     def peek(self):
         return self.tokens[self.i][0] if self.i < len(self.tokens) else None
@@ -111,9 +126,26 @@ class _Parser:
             return inner
         return self.comparison()
 
-    def operand(self):
+    def call(self, name: str) -> Predicate:
+        self.take()  # (
+        args = [self.operand(compared=False)]
+        while self.peek() == ",":
+            self.take()
+            args.append(self.operand(compared=False))
+        if self.peek() != ")":
+            raise QueryError(f"missing ) after the arguments of {name}")
+        self.take()
+        if len(args) != 2:
+            raise QueryError(f"{name} takes two arguments")
+        function = _FUNCTIONS[name]
+        return lambda row: bool(function(args[0](row), args[1](row)))
+
+    def operand(self, *, compared: bool = True):
         kind, value = self.take()
         if kind == "field":
+            if compared and value in self.unlimited:
+                raise QueryError(f"Поле {value} имеет неограниченную длину: его нельзя сравнивать (используйте "
+                                 "substringof)")
             return lambda row: _norm(row.get(value))
         if kind == "value":
             constant = _norm(value)
@@ -121,6 +153,15 @@ class _Parser:
         raise QueryError(f"unexpected {value!r} in $filter")
 
     def comparison(self) -> Predicate:
+        if self.peek() == "field" and self.tokens[self.i][1] in _FUNCTIONS and self.i + 1 < len(self.tokens) \
+                and self.tokens[self.i + 1][0] == "(":
+            name = self.take()[1]
+            called = self.call(name)
+            if self.peek() in ("eq", "ne"):  # substringof(…) eq true
+                op = self.take()[0]
+                expected = self.operand(compared=False)
+                return (lambda c, e, negate: lambda row: (c(row) == e(row)) != negate)(called, expected, op == "ne")
+            return called
         left = self.operand()
         op = self.peek()
         if op not in _COMPARE:
@@ -138,10 +179,11 @@ class _Parser:
         return predicate
 
 
-def compile_filter(text: str | None) -> Predicate:
+def compile_filter(text: str | None, *, unlimited: frozenset[str] = frozenset()) -> Predicate:
+    """`unlimited`: the entity's fields of unlimited length, which no comparison may name."""
     if not text:
         return lambda row: True
-    return _Parser(_tokens(text)).parse()
+    return _Parser(_tokens(text), unlimited).parse()
 
 
 def sort_rows(rows: list[dict], orderby: str | None) -> list[dict]:

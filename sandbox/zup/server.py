@@ -45,10 +45,16 @@ class ZupState:
         if key not in self._cache:
             if len(self._cache) > 64:
                 self._cache.clear()
-            predicate = compile_filter(filter_text)
+            predicate = compile_filter(filter_text, unlimited=UNLIMITED_STRINGS.get(entity, frozenset()))
             rows = [r for r in self.infobase.rows(entity) if predicate(r)]
             self._cache[key] = sort_rows(rows, orderby)
         return self._cache[key]
+
+
+# Attributes of unlimited length (Length 0 in the configuration dumps) of the entities hrsync filters: the
+# `Комментарий` of the four documents it writes (yevgeniy1212/zup-korp, scriperirkth/zup-structure).
+UNLIMITED_STRINGS = {entity: frozenset({"Комментарий"}) for entity in (
+    "Document_Отпуск", "Document_ОтпускБезСохраненияОплаты", "Document_РаботаСверхурочно", "Document_ЗаявкаНаОтпуск")}
 
 
 def odata_error(status: int, code: str, message: str) -> Response:
