@@ -111,7 +111,7 @@ def delete_after_uninstall(sender, portal_id, **kwargs) -> None:
 def register_after_install(sender, portal, **kwargs) -> None:
     """The vacation action for workflows; a portal without the bizproc scope (or plan) just goes without."""
     outcome = register_workflow_action(portal)
-    if any(v != "registered" for v in outcome.values()):
+    if any(v not in ("registered", "updated") for v in outcome.values()):
         log.warning("Workflow action not registered on %s: %s", portal.domain, outcome)
 
 

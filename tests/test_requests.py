@@ -47,10 +47,28 @@ def _documents(zup, entity="Document_Отпуск"):
 
 def test_the_action_is_registered_at_install(installed):
     sandbox, portal = installed
-    assert "hrsync_vacation_to_zup" in sandbox.state.robots and "hrsync_vacation_to_zup" in sandbox.state.activities
-    robot = sandbox.state.robots["hrsync_vacation_to_zup"]
-    assert robot["NAME"]["ru"] == "Передать отпуск в 1С:ЗУП"
-    assert set(robot["RETURN_PROPERTIES"]) == {"status", "document_number", "message"}
+    # A robot and an activity share one code space (bizproc/lib/restservice.php): each has its own code.
+    assert list(sandbox.state.activities) == ["hrsync_vacation_to_zup"]
+    assert list(sandbox.state.robots) == ["hrsync_vacation_to_zup_robot"]
+    for action in (sandbox.state.robots["hrsync_vacation_to_zup_robot"], sandbox.state.activities["hrsync_vacation_to_zup"]):
+        assert action["NAME"]["ru"] == "Передать отпуск в 1С:ЗУП"
+        assert set(action["RETURN_PROPERTIES"]) == {"status", "document_number", "message"}
+
+
+def test_a_reinstall_brings_a_changed_definition_up_to_date(installed):
+    from hrsync.writeback import register_workflow_action
+
+    sandbox, portal = installed
+    sandbox.state.activities["hrsync_vacation_to_zup"]["NAME"] = {"ru": "Старое имя"}
+    sandbox.state.robots["hrsync_vacation_to_zup_robot"]["PROPERTIES"] = {}
+    assert register_workflow_action(portal) == {"activity": "updated", "robot": "updated"}
+    assert sandbox.state.activities["hrsync_vacation_to_zup"]["NAME"]["ru"] == "Передать отпуск в 1С:ЗУП"
+    assert set(sandbox.state.robots["hrsync_vacation_to_zup_robot"]["PROPERTIES"]) >= {"employee", "first_day"}
+    # The portal's rule that made both registrations under one code fail: an activity's code is taken.
+    taken = requests.post(f"{sandbox.state.client_endpoint}bizproc.robot.add", timeout=10, json={
+        "auth": portal.access_token, "CODE": "hrsync_vacation_to_zup", "HANDLER": f"{sandbox.state.app.app_url}x",
+        "NAME": {"ru": "x"}}).json()
+    assert taken["error"] == "ERROR_ACTIVITY_ALREADY_INSTALLED"
 
 
 def test_round_trip_by_odata(synced):

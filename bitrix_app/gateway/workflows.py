@@ -13,15 +13,21 @@ from typing import Any, Mapping
 
 from ..client import BitrixClient, Command
 
-ACTION_CODE = "hrsync_vacation_to_zup"
+# A robot and an activity of one app share one set of codes (bizproc/lib/restservice.php; b24restdocs,
+# bizproc-robot: a second add under the same CODE answers ERROR_ACTIVITY_ALREADY_INSTALLED), so each has
+# its own. Both are registered: the activity for business processes built in the designer (a vacation
+# request list's process), the robot for automation rules (a smart process's stages).
+ACTIVITY_CODE = "hrsync_vacation_to_zup"
+ROBOT_CODE = "hrsync_vacation_to_zup_robot"
 ACTION_NAME = {"ru": "Передать отпуск в 1С:ЗУП", "en": "Send vacation to 1C:ZUP"}
 ALREADY_INSTALLED = "ERROR_ACTIVITY_ALREADY_INSTALLED"
 
 
 def action_definition(*, handler_url: str, auth_user_id: int, vacation_kinds: Mapping[str, str],
                       default_kind: str) -> dict:
+    """The action's fields, without its CODE (each registration gives its own)."""
     return {
-        "CODE": ACTION_CODE, "HANDLER": handler_url, "AUTH_USER_ID": auth_user_id, "USE_SUBSCRIPTION": "Y",
+        "HANDLER": handler_url, "AUTH_USER_ID": auth_user_id, "USE_SUBSCRIPTION": "Y",
         "NAME": ACTION_NAME,
         "DESCRIPTION": {"ru": "Создаёт в 1С:ЗУП черновик документа «Отпуск» по согласованной заявке",
                         "en": "Creates a draft vacation document in 1C:ZUP from an approved request"},
@@ -41,12 +47,21 @@ def action_definition(*, handler_url: str, auth_user_id: int, vacation_kinds: Ma
     }
 
 
+_REGISTRATIONS = {"activity": ("bizproc.activity", ACTIVITY_CODE), "robot": ("bizproc.robot", ROBOT_CODE)}
+
+
 def register_action(client: BitrixClient, definition: dict) -> dict[str, str]:
-    """{"robot": …, "activity": …}: "registered" (registering twice is fine) or the portal's refusal."""
-    answers = client.batch({"robot": Command("bizproc.robot.add", definition),
-                            "activity": Command("bizproc.activity.add", definition)})
-    return {key: "registered" if answer.ok or answer.error.code == ALREADY_INSTALLED else answer.error.message
-            for key, answer in answers.items()}
+    """{"activity": …, "robot": …}: "registered", "updated" (installed before: its definition is brought up to
+    date, so a reinstall after an upgrade changes what the portal shows) or the portal's refusal."""
+    added = client.batch({key: Command(f"{prefix}.add", {"CODE": code, **definition})
+                          for key, (prefix, code) in _REGISTRATIONS.items()})
+    outcome = {key: "registered" if answer.ok else answer.error.message for key, answer in added.items()}
+    there = [key for key, answer in added.items() if not answer.ok and answer.error.code == ALREADY_INSTALLED]
+    if there:
+        updated = client.batch({key: Command(f"{_REGISTRATIONS[key][0]}.update",
+                                             {"CODE": _REGISTRATIONS[key][1], "FIELDS": definition}) for key in there})
+        outcome.update({key: "updated" if answer.ok else answer.error.message for key, answer in updated.items()})
+    return outcome
 
 
 # -- a call of the action --------------------------------------------------------------------------------

@@ -550,18 +550,42 @@ def im_notify_system_add(state, caller, params):
 _CODE = re.compile(r"^[a-zA-Z0-9._-]+$")
 
 
-def _bizproc_add(registry: dict, state: PortalState, caller: int, params: dict) -> bool:
-    _require_admin(state, caller)
-    code = str(params.get("CODE") or "")
-    if not _CODE.match(code) or not params.get("HANDLER") or not params.get("NAME"):
-        raise core_error("Validation failure: CODE, HANDLER and NAME are required", "ERROR_ACTIVITY_VALIDATION_FAILURE")
+_BIZPROC_FIELDS = ("CODE", "HANDLER", "AUTH_USER_ID", "USE_SUBSCRIPTION", "NAME", "DESCRIPTION", "PROPERTIES",
+                   "RETURN_PROPERTIES", "DOCUMENT_TYPE", "FILTER", "USE_PLACEMENT")
+
+
+def _check_definition(state: PortalState, params: dict) -> None:
+    if not params.get("HANDLER") or not params.get("NAME"):
+        raise core_error("Validation failure: HANDLER and NAME are required", "ERROR_ACTIVITY_VALIDATION_FAILURE")
     if urlsplit(str(params["HANDLER"])).netloc != urlsplit(state.app.app_url).netloc:
         raise core_error("Handler must be on the application domain", "ERROR_ACTIVITY_VALIDATION_FAILURE")
-    if code in registry:
+
+
+def _bizproc_add(registry: dict, state: PortalState, caller: int, params: dict) -> bool:
+    """Robots and activities of one app share one set of codes (bizproc/lib/restservice.php keys both by
+    md5(APP_ID@CODE); b24restdocs bizproc-robot index: "if the application already has an action with the
+    same CODE, the Automation Rule is not registered — ERROR_ACTIVITY_ALREADY_INSTALLED")."""
+    _require_admin(state, caller)
+    code = str(params.get("CODE") or "")
+    if not _CODE.match(code):
+        raise core_error("Wrong activity code!", "ERROR_ACTIVITY_VALIDATION_FAILURE")
+    _check_definition(state, params)
+    if code in state.robots or code in state.activities:
         raise core_error("Activity or Robot already installed!", "ERROR_ACTIVITY_ALREADY_INSTALLED")
-    registry[code] = {k: params.get(k) for k in ("CODE", "HANDLER", "AUTH_USER_ID", "USE_SUBSCRIPTION", "NAME",
-                                                 "DESCRIPTION", "PROPERTIES", "RETURN_PROPERTIES", "DOCUMENT_TYPE",
-                                                 "FILTER", "USE_PLACEMENT")}
+    registry[code] = {k: params.get(k) for k in _BIZPROC_FIELDS}
+    return True
+
+
+def _bizproc_update(registry: dict, state: PortalState, caller: int, params: dict) -> bool:
+    """bizproc.robot.update / bizproc.activity.update: CODE and the changed FIELDS (b24restdocs)."""
+    _require_admin(state, caller)
+    code = str(params.get("CODE") or "")
+    if code not in registry:
+        raise core_error("Activity or Robot not found!", "ERROR_ACTIVITY_NOT_FOUND")
+    fields = params.get("FIELDS") if isinstance(params.get("FIELDS"), dict) else {}
+    updated = {**registry[code], **{k: v for k, v in fields.items() if k in _BIZPROC_FIELDS and k != "CODE"}}
+    _check_definition(state, updated)
+    registry[code] = updated
     return True
 
 
@@ -575,12 +599,11 @@ def _bizproc_delete(registry: dict, state: PortalState, caller: int, params: dic
 
 
 def _register_bizproc(kind: str, registry_name: str) -> None:
-    """bizproc.activity.* and bizproc.robot.* behave alike, each over its own registry."""
-    method(f"bizproc.{kind}.add", "bizproc")(
-        lambda state, caller, params: _bizproc_add(getattr(state, registry_name), state, caller, params))
+    """bizproc.activity.* and bizproc.robot.* behave alike, each over its own registry (one code space)."""
+    for verb, handler in (("add", _bizproc_add), ("update", _bizproc_update), ("delete", _bizproc_delete)):
+        method(f"bizproc.{kind}.{verb}", "bizproc")(
+            (lambda h: lambda state, caller, params: h(getattr(state, registry_name), state, caller, params))(handler))
     method(f"bizproc.{kind}.list", "bizproc")(lambda state, caller, params: list(getattr(state, registry_name)))
-    method(f"bizproc.{kind}.delete", "bizproc")(
-        lambda state, caller, params: _bizproc_delete(getattr(state, registry_name), state, caller, params))
 
 
 _register_bizproc("activity", "activities")
