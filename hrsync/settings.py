@@ -134,9 +134,12 @@ PAYROLL_ODATA_PAGE_SIZE = env.int("PAYROLL_ODATA_PAGE_SIZE", default=5000)
 PAYROLL_MAX_PACKAGE_BYTES = env.int("PAYROLL_MAX_PACKAGE_BYTES", default=25 * 1024 * 1024)
 # Where ZUP keeps department heads is UNCONFIRMED (shared/reference/zup-odata.md lists no such object):
 # the entity set and its two fields are settings. When the set is not published, heads are left empty.
-PAYROLL_ODATA_HEADS_ENTITY = env.str("PAYROLL_ODATA_HEADS_ENTITY", default="InformationRegister_РуководителиПодразделений")
+# Department heads: ZUP 3.1 keeps them in a register periodic by day whose resource is a person
+# (InformationRegisters/ПодразделенияОрганизацииРуководители.xml, scriperirkth/zup-structure, RU 3.1.38).
+PAYROLL_ODATA_HEADS_ENTITY = env.str("PAYROLL_ODATA_HEADS_ENTITY",
+                                     default="InformationRegister_ПодразделенияОрганизацииРуководители")
 PAYROLL_ODATA_HEADS_DEPARTMENT_FIELD = env.str("PAYROLL_ODATA_HEADS_DEPARTMENT_FIELD", default="Подразделение_Key")
-PAYROLL_ODATA_HEADS_EMPLOYEE_FIELD = env.str("PAYROLL_ODATA_HEADS_EMPLOYEE_FIELD", default="Руководитель_Key")
+PAYROLL_ODATA_HEADS_PERSON_FIELD = env.str("PAYROLL_ODATA_HEADS_PERSON_FIELD", default="Руководитель_Key")
 
 # Seconds a sync's (or outbox delivery's) lease lives without renewal. A heartbeat renews it every third
 # of that while the work runs, so this is how soon a killed worker's portal frees, not a limit on a step.

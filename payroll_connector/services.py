@@ -109,7 +109,7 @@ def reader_settings(connection: PayrollConnection, today: date | None = None) ->
     return ReaderSettings(today=today or timezone.localdate(), absence_history_days=connection.absence_history_days,
                           heads_entity=settings.PAYROLL_ODATA_HEADS_ENTITY,
                           heads_department_field=settings.PAYROLL_ODATA_HEADS_DEPARTMENT_FIELD,
-                          heads_employee_field=settings.PAYROLL_ODATA_HEADS_EMPLOYEE_FIELD)
+                          heads_person_field=settings.PAYROLL_ODATA_HEADS_PERSON_FIELD)
 
 
 def read_snapshot(connection: PayrollConnection, *, today: date | None = None) -> PayrollSnapshot:
@@ -258,8 +258,9 @@ def _problems_of_changes(connection: PayrollConnection, results: list[dict], tou
     employment_keys = {k for e, k in touched if e == "employments"}
     absence_rows = list(rows.filter(entity="absences", key__in=[k for e, k in touched if e == "absences"]))
     employment_keys |= {r.employment_guid for r in absence_rows}
-    employment_keys |= {r.employment_guid for r in rows.filter(entity="heads", key__in=touched_keys)}
-    person_keys = {k for e, k in touched if e == "persons"}
+    heads = list(rows.filter(entity="heads", key__in=touched_keys))
+    employment_keys |= {r.employment_guid for r in heads if r.employment_guid}
+    person_keys = {k for e, k in touched if e == "persons"} | {r.person_guid for r in heads if r.person_guid}
     employments = list(rows.filter(entity="employments", key__in=employment_keys))
     person_keys |= {r.person_guid for r in employments}
     persons = list(rows.filter(entity="persons", key__in=person_keys))
@@ -271,7 +272,7 @@ def _problems_of_changes(connection: PayrollConnection, results: list[dict], tou
     employments += list(rows.filter(entity="employments", person_guid__in=person_keys).exclude(key__in=employment_keys))
     neighbourhood = [(r.entity, r.data) for r in rows.filter(entity__in=("organisations", "departments", "positions"))]
     neighbourhood += [(r.entity, r.data) for r in [*persons, *employments, *absence_rows]]
-    neighbourhood += [(r.entity, r.data) for r in rows.filter(entity="heads", key__in=touched_keys)]
+    neighbourhood += [(r.entity, r.data) for r in heads]
     snapshot = assemble_snapshot(source_records(neighbourhood),
                                  organisation_filter=frozenset(connection.organisation_filter) or None)
     absence_ids = {absence_guid(a.data["document_guid"], a.data["employment_guid"], a.data["kind"],

@@ -52,7 +52,7 @@ def assert_portal_matches(snapshot, sandbox_state, portal, today: date) -> dict:
 
     person_of = {e.guid: p.guid for p in snapshot.persons for e in p.employments}
     for head in snapshot.heads:
-        user = users_by_xml.get(person_of.get(head.employment_guid))
+        user = users_by_xml.get(head.person_guid)
         dep_id = departments.get(head.department_guid)
         if user and user["ACTIVE"] and dep_id:
             assert portal_deps[dep_id]["UF_HEAD"] == user["ID"]

@@ -100,7 +100,7 @@ def test_odata_errors_are_typed_with_the_fix(installed, zup):
 
 def test_heads_register_not_published_is_a_warning_not_a_failure(installed, zup):
     sandbox, portal = installed
-    requests.post(f"{zup.url}/_sandbox/unpublish", json={"entities": ["InformationRegister_РуководителиПодразделений"]},
+    requests.post(f"{zup.url}/_sandbox/unpublish", json={"entities": ["InformationRegister_ПодразделенияОрганизацииРуководители"]},
                   timeout=5)
     snapshot = read_snapshot(_odata(portal, zup), today=ZUP_TODAY)
     assert snapshot.heads == ()

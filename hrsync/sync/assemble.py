@@ -96,14 +96,15 @@ def assemble_snapshot(source: SourceRecords, *, organisation_filter: frozenset[s
     persons = _persons(source.persons, employments, check, restrict=restrict)
     _label(check, departments, persons)
     employment_guids = {e.guid for p in persons.values() for e in p.employments}
-    heads = _heads(source.heads, departments, employment_guids, check, restrict=restrict)
+    person_of = {e.guid: p.guid for p in persons.values() for e in p.employments}
+    heads = _heads(source.heads, departments, persons, person_of, check, restrict=restrict)
     absences = _absences(source.absences, employment_guids, check, skip_unknown=restrict)
     return PayrollSnapshot(
         organisations=tuple(sorted(organisations.values(), key=lambda o: o.guid)),
         departments=tuple(sorted(departments.values(), key=lambda d: d.guid)),
         positions=tuple(sorted(positions.values(), key=lambda p: p.guid)),
         persons=tuple(sorted(persons.values(), key=lambda p: p.guid)),
-        heads=tuple(sorted(heads, key=lambda h: (h.department_guid, h.employment_guid))),
+        heads=tuple(sorted(heads, key=lambda h: (h.department_guid, h.person_guid))),
         absences=tuple(sorted(absences.values(), key=lambda a: a.guid)),
         problems=tuple(sorted(check.labelled(), key=lambda p: (p.entity, p.record, p.field, p.code))),
         blocked=frozenset(check.blocked),
@@ -167,15 +168,17 @@ def _label(check: _Checker, departments: dict[str, Department], persons: dict[st
             check.labels[employment.guid] = f"{person.full_name}, таб. № {employment.personnel_number}".strip(", ")
 
 
-def _heads(rows: list[dict], departments: dict, employment_guids: set[str], check: _Checker, *,
+def _heads(rows: list[dict], departments: dict, persons: dict, person_of: dict[str, str], check: _Checker, *,
            restrict: bool) -> list[DepartmentHead]:
+    """A head names a person; a package of the first version named an employment, whose person it is."""
     heads = []
     for h in rows:
-        if h["department_guid"] in departments and h["employment_guid"] in employment_guids:
-            heads.append(DepartmentHead(h["department_guid"], h["employment_guid"]))
+        person = h.get("person_guid") or person_of.get(h.get("employment_guid") or "")
+        if h["department_guid"] in departments and person in persons:
+            heads.append(DepartmentHead(h["department_guid"], person))
         elif not restrict:
-            check.report("heads", h["department_guid"], "employment_guid", "unknown_head",
-                         "the head's department or employment is not in the data", blocking=False)
+            check.report("heads", h["department_guid"], "person_guid", "unknown_head",
+                         "the head's department or person is not in the data", blocking=False)
     return heads
 
 

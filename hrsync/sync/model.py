@@ -93,7 +93,7 @@ class Person:
 @dataclass(frozen=True)
 class DepartmentHead:
     department_guid: str
-    employment_guid: str
+    person_guid: str  # ZUP's head is a person (ФизическоеЛицо), whichever of their employments
 
 
 @dataclass(frozen=True)

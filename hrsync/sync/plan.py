@@ -285,8 +285,8 @@ class _Planner:
     def plan_heads(self) -> None:
         for head in self.snapshot.heads:
             department = self.resolved.get(head.department_guid)
-            person = self.person_of_employment.get(head.employment_guid)
-            if department is None or person is None or not self.usable_user(person):
+            person = head.person_guid
+            if department is None or not self.usable_user(person):
                 continue
             user_id = self.person_user.get(person)
             current = self.portal_departments[department].head if isinstance(department, int) else None

@@ -32,11 +32,12 @@ EMPTY_DATE = "0001-01-01T00:00:00"
 class ReaderSettings:
     today: date
     absence_history_days: int = 90
-    # Department heads: ZUP keeps them outside the objects above. Entity and fields are a guess
-    # (UNCONFIRMED) and therefore settings; when the entity is not published, heads are left empty.
-    heads_entity: str = "InformationRegister_РуководителиПодразделений"
+    # Department heads: InformationRegister.ПодразделенияОрганизацииРуководители (scriperirkth/zup-structure, RU 3.1.38), periodic by
+    # day, dimension Подразделение, resource Руководитель (a ФизическоеЛицо). Settings, for a configuration
+    # that keeps them elsewhere; when the entity is not published, heads are left empty (a warning).
+    heads_entity: str = "InformationRegister_ПодразделенияОрганизацииРуководители"
     heads_department_field: str = "Подразделение_Key"
-    heads_employee_field: str = "Руководитель_Key"
+    heads_person_field: str = "Руководитель_Key"
 
 
 class _Dates:
@@ -190,18 +191,22 @@ def _absences(client: ODataClient, dates: _Dates, *, since: date) -> list[dict]:
 
 
 def _heads(client: ODataClient, settings: ReaderSettings, problems: list[RecordProblem]) -> list[dict]:
-    heads = []
+    """Each department's head today: the register's last record on or before today (a slice of the last),
+    taken here from its rows (few: one per change of head); an empty Руководитель means no head."""
+    current: dict[str, tuple[str, str | None]] = {}
+    today = settings.today.isoformat()
+    department_field, person_field = settings.heads_department_field, settings.heads_person_field
     try:
-        for row in client.iter_entities(settings.heads_entity,
-                                        select=[settings.heads_department_field, settings.heads_employee_field],
-                                        orderby=settings.heads_department_field):
-            department, employee = _ref(row.get(settings.heads_department_field)), _ref(row.get(settings.heads_employee_field))
-            if department and employee:
-                heads.append({"department_guid": department, "employment_guid": employee})
+        for row in client.iter_entities(settings.heads_entity, select=["Period", department_field, person_field],
+                                        orderby=f"{department_field},Period"):
+            department, period = _ref(row.get(department_field)), str(row.get("Period") or "")[:10]
+            if department and period <= today and period >= current.get(department, ("", None))[0]:
+                current[department] = (period, _ref(row.get(person_field)))
     except PayrollNotPublished as exc:
         problems.append(RecordProblem("heads", settings.heads_entity, "", "heads_not_published", exc.message,
                                       blocking=False))
-    return heads
+    return [{"department_guid": department, "person_guid": person} for department, (_, person) in sorted(current.items())
+            if person]
 
 
 # -- facts about one employee (checking a request before its document is made) --------------------------

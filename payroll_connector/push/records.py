@@ -34,7 +34,7 @@ def state_from_snapshot(parts: list[dict[str, Any]]) -> dict[str, Any]:
             for record in body.get(name, []):
                 state[name][record["guid"]] = record
         for head in body.get("heads", []):
-            state["heads"][head["department_guid"]] = head["employment_guid"]
+            state["heads"][head["department_guid"]] = _head(head)
         for absence in body.get("absences", []):
             key = _absence_key(absence)
             known = state["absences"].get(key)
@@ -133,10 +133,15 @@ def _department_disbanded(store: RecordStore, data: dict) -> tuple[str, str]:
                   unknown="unknown department")
 
 
+def _head(data: dict) -> dict:
+    """A head record as stored: the department and whom the package named (a person, or an employment)."""
+    return {k: data[k] for k in ("department_guid", "person_guid", "employment_guid") if data.get(k)}
+
+
 def _head_changed(store: RecordStore, data: dict) -> tuple[str, str]:
     record = data["department_guid"]
-    if data.get("employment_guid"):
-        store.put("heads", record, {"department_guid": record, "employment_guid": data["employment_guid"]})
+    if data.get("person_guid") or data.get("employment_guid"):
+        store.put("heads", record, _head(data))
     else:
         store.remove("heads", record)
     return record, ""
@@ -157,8 +162,8 @@ def records_of_snapshot(parts: list[dict[str, Any]]) -> Iterable[tuple[str, str,
     for entity in (*ENTITIES, "absences"):
         for key, record in state[entity].items():
             yield entity, key, record
-    for department, employment in state["heads"].items():
-        yield "heads", department, {"department_guid": department, "employment_guid": employment}
+    for department, head in state["heads"].items():
+        yield "heads", department, head
 
 
 def _parse_dates(record: dict) -> dict:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from hrsync.sync.model import EARLIEST_DATE, LATEST_DATE
 
@@ -70,8 +70,18 @@ class EmploymentIn(_Record):
 
 
 class HeadIn(_Record):
+    """A department's head today (ПодразделенияОрганизацииРуководители: Руководитель is a ФизическоеЛицо).
+    Version 1.0 packages named an employment instead; both are accepted, one is needed."""
+
     department_guid: Guid
-    employment_guid: Guid
+    person_guid: Guid | None = Field(None, description="Catalog_ФизическиеЛица.Ref_Key of the head")
+    employment_guid: Guid | None = Field(None, description="an employment of the head (the first version's way)")
+
+    @model_validator(mode="after")
+    def _names_the_head(self):
+        if not self.person_guid and not self.employment_guid:
+            raise ValueError("a head needs person_guid (or employment_guid)")
+        return self
 
 
 class AbsenceIn(_Record):
@@ -145,8 +155,11 @@ class DepartmentDisbanded(_Record):
 
 
 class HeadChanged(_Record):
+    """The department's head from now on; neither person_guid nor employment_guid: it has none."""
+
     op: Literal["head_changed"]
     department_guid: Guid
+    person_guid: Guid | None = None
     employment_guid: Guid | None = None
 
 

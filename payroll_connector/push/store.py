@@ -14,7 +14,7 @@ def _indexed(entity: str, record: dict) -> dict[str, str]:
     return {"document_guid": record.get("document_guid") or "" if entity == "absences" else "",
             "employment_guid": record.get("employment_guid") or "" if entity in ("absences", "heads") else
             (record.get("guid") or "" if entity == "employments" else ""),
-            "person_guid": record.get("person_guid") or "" if entity == "employments" else ""}
+            "person_guid": record.get("person_guid") or "" if entity in ("employments", "heads") else ""}
 
 
 def row(connection: PayrollConnection, entity: str, key: str, record: dict) -> PayrollRecord:

@@ -20,7 +20,9 @@ from . import names
 
 EMPTY_DATE = "0001-01-01T00:00:00"
 NULL_GUID = "00000000-0000-0000-0000-000000000000"
-HEADS_ENTITY = "InformationRegister_РуководителиПодразделений"
+# Department heads as ZUP 3.1 keeps them (InformationRegisters/ПодразделенияОрганизацииРуководители.xml in
+# scriperirkth/zup-structure, RU 3.1.38): periodic by day (Period), dimension Подразделение, resource Руководитель, a ФизическоеЛицо.
+HEADS_ENTITY = "InformationRegister_ПодразделенияОрганизацииРуководители"
 ABSENCE_ENTITY = "InformationRegister_ДанныеСостоянийСотрудников_RecordType"
 CURRENT_ENTITY = "InformationRegister_ТекущиеКадровыеДанныеСотрудников"
 
@@ -265,14 +267,25 @@ class _Generator:
         # Relatives (not employees) also live in Catalog_ФизическиеЛица.
         for _ in range(max(3, self.size // 50)):
             self.person(with_email=False)
-        # Heads for ~60 % of departments: an active main employee of that department.
+        # Heads for ~60 % of departments: an active main employee of that department (the person). Some
+        # departments changed heads (an older record), some will (a record dated after today); which one
+        # is the head today is the last record on or before today.
         by_department: dict[str, list[dict]] = {}
         for employee, department in active_main:
             by_department.setdefault(department["Ref_Key"], []).append(employee)
+        heads = self.base.rows(HEADS_ENTITY)
         for department_key, staff in sorted(by_department.items()):
-            if rng.random() < 0.6:
-                self.base.rows(HEADS_ENTITY).append({"Подразделение_Key": department_key,
-                                                     "Руководитель_Key": rng.choice(staff)["Ref_Key"]})
+            if rng.random() >= 0.6:
+                continue
+            since = self.day_between(today - timedelta(days=700), today - timedelta(days=1))
+            if len(staff) > 1 and rng.random() < 0.3:
+                heads.append({"Period": dt(since - timedelta(days=200)), "Подразделение_Key": department_key,
+                              "Руководитель_Key": rng.choice(staff)["ФизическоеЛицо_Key"], "Active": True})
+            heads.append({"Period": dt(since), "Подразделение_Key": department_key,
+                          "Руководитель_Key": rng.choice(staff)["ФизическоеЛицо_Key"], "Active": True})
+            if len(staff) > 1 and rng.random() < 0.1:
+                heads.append({"Period": dt(today + timedelta(days=30)), "Подразделение_Key": department_key,
+                              "Руководитель_Key": rng.choice(staff)["ФизическоеЛицо_Key"], "Active": True})
         for entity in (ABSENCE_ENTITY, HEADS_ENTITY, "Catalog_Сотрудники", CURRENT_ENTITY):
             self.base.rows(entity)
         return self.base

@@ -76,10 +76,19 @@ def snapshot_records(base: Infobase, *, absence_history_days: int = 90) -> dict[
         "positions": [{"guid": r["Ref_Key"], "name": r["Description"]} for r in e["Catalog_Должности"] if not r["DeletionMark"]],
         "persons": persons,
         "employments": employments,
-        "heads": [{"department_guid": r["Подразделение_Key"], "employment_guid": r["Руководитель_Key"]}
-                  for r in e.get(HEADS_ENTITY, [])],
+        "heads": current_heads(e.get(HEADS_ENTITY, []), base.today),
         "absences": absences,
     }
+
+
+def current_heads(rows: list[dict], today) -> list[dict]:
+    """What 1C's extension sends: each department's head today (the register's slice of the last)."""
+    last: dict[str, dict] = {}
+    for row in sorted(rows, key=lambda r: r["Period"]):
+        if row["Period"][:10] <= today.isoformat():
+            last[row["Подразделение_Key"]] = row
+    return [{"department_guid": d, "person_guid": r["Руководитель_Key"]} for d, r in sorted(last.items())
+            if r["Руководитель_Key"] != NULL_GUID]
 
 
 def snapshot_packages(base: Infobase, *, parts: int = 1, snapshot_id: str | None = None,
