@@ -15,7 +15,7 @@ from payroll_connector.models import OutboxItem, OutboxStatus, PayrollConnection
 
 from .models import AbsenceTypeMapping, DepartmentMapping, OperationStatus, RunStatus, SyncConfig, SyncOperation, SyncRun
 from .sync.operations import OPERATION_KINDS, PHASES
-from .sync.plan import DEFAULT_ABSENCE_TYPES
+from .sync.states import DEFAULT_ABSENCE_TYPES
 
 
 def overview(portal: Portal) -> dict:

@@ -15,10 +15,12 @@ from datetime import date, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from hrsync.sync.states import NOT_ABSENCES
+
 from .errors import PayrollError, PayrollODataError, PayrollRequestRejected
 from .models import OutboxItem, OutboxKind, OutboxStatus, PayrollConnection
 from .odata.client import ODataClient
-from .odata.reader import NOT_ABSENCES, absence_states, current_employments
+from .odata.reader import absence_states, current_employments
 from .odata.writer import create_document, document_for, find_document, vacation_kind_keys
 from .push.store import records_of
 from .signals import outbox_acknowledged

@@ -28,6 +28,7 @@ from .model import (
     RecordProblem,
     date_in_range,
 )
+from .states import is_known_state
 
 # Column sizes of the Bitrix24 fields these values end up in (b_user, b_iblock_section): a longer
 # value would be refused or cut there, so it is reported here instead.
@@ -294,6 +295,10 @@ def _absences(rows: list[dict], employment_guids: set[str], check: _Checker, *, 
         absence = Absence(guid, a["document_guid"], a.get("document_kind") or "", a["employment_guid"], a["kind"],
                           a["start"], a.get("end"), reversed_)
         absences[guid] = absence
+        if not is_known_state(absence.kind):
+            check.report("absences", guid, "kind", "unknown_state",
+                         f"«{absence.kind}» is not a value of ZUP's СостоянияСотрудника: the absence is not shown "
+                         "(tell hrsync's team which state it is)")
         if absence.employment_guid not in employment_guids:
             check.report("absences", guid, "employment_guid", "unknown_employment",
                          f"employment {absence.employment_guid} is not in the data")

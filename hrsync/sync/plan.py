@@ -30,19 +30,9 @@ from .operations import (
     UpdateUser,
 )
 from .portal import Mappings, PortalState, PortalUser, SyncSettings
+from .states import DEFAULT_ABSENCE_TYPES
 
-# ZUP absence kinds (СостоянияСотрудника) -> Bitrix24 absence types (the chart's ABSENCE_TYPE XML_IDs).
-DEFAULT_ABSENCE_TYPES = {
-    "ОтпускОсновной": "VACATION",
-    "ДополнительныйОтпуск": "VACATION",
-    "ОтпускЕжегодный": "VACATION",
-    "Болезнь": "LEAVESICK",
-    "Командировка": "ASSIGNMENT",
-    "ОтпускНеоплачиваемыйПоРазрешениюРаботодателя": "LEAVEUNPAYED",
-    "ОтпускБезСохраненияОплаты": "LEAVEUNPAYED",
-    "ОтпускПоУходуЗаРебенком": "LEAVEMATERINITY",
-    "ОтпускПоБеременностиИРодам": "LEAVEMATERINITY",
-}
+# ZUP's states -> the absence types hrsync shows them as by default: one table, hrsync.sync.states.
 ABSENCE_TYPES = ("VACATION", "LEAVESICK", "ASSIGNMENT", "LEAVEUNPAYED", "LEAVEMATERINITY", "OTHER")
 # What the calendar entry is called (the chart shows it as a personal absence with this name).
 ABSENCE_NAMES = {"VACATION": "Отпуск", "LEAVESICK": "Больничный", "ASSIGNMENT": "Командировка",

@@ -11,12 +11,13 @@ from datetime import date, datetime, timedelta
 
 from hrsync.sync.assemble import SourceRecords
 from hrsync.sync.model import RecordProblem
+from hrsync.sync.states import NOT_ABSENCES
 
 from ..errors import PayrollNotPublished
 from .client import NULL_GUID, ODataClient, datetime_literal
 
 # СостоянияСотрудника values that are not absences.
-NOT_ABSENCES = {"", "Работа", "Увольнение", "НеОпределено"}
+# States that are not absences: hrsync.sync.states, the enumeration from the configuration dump.
 # ВидыЗанятости -> our employment kinds.
 EMPLOYMENT_KINDS = {
     "ОсновноеМестоРаботы": "main",

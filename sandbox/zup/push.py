@@ -15,7 +15,8 @@ from .generator import ABSENCE_ENTITY, CURRENT_ENTITY, EMPTY_DATE, HEADS_ENTITY,
 
 KINDS = {"ОсновноеМестоРаботы": "main", "ВнутреннееСовместительство": "internal_part_time",
          "Подработка": "internal_part_time", "Совместительство": "external_part_time"}
-NOT_ABSENCES = {"", "Работа", "Увольнение", "НеОпределено"}
+# 1C's extension leaves out the states that are not absences (the enumeration's, as the dump lists them).
+NOT_ABSENCES = {"", "Работа", "Перемещение", "РаботаВОтпускеПоУходуЗаРебенком", "Факт", "Увольнение"}
 
 
 def _day(value: str | None) -> str | None:

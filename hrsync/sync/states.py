@@ -1,0 +1,50 @@
+"""ZUP's employee states: which are absences, and the Bitrix24 absence type each gets by default.
+
+The values of the enumeration СостоянияСотрудника, as the RU КОРП 3.1.38 configuration lists them
+(scriperirkth/zup-structure, Enums/СостоянияСотрудника.xml: 29 values; the issue reports the same list
+in the KZ 3.1.2 dump). `Состояние` of InformationRegister_ДанныеСостоянийСотрудников takes these values,
+and a pushed absence's `kind` is one of them. None: the state is not an absence (the employee works, or
+the record marks a transfer or the dismissal). A value not in this table is reported, never guessed.
+"""
+from __future__ import annotations
+
+# state -> the Bitrix24 absence type shown by default (an admin may map each differently), or None
+EMPLOYEE_STATES: dict[str, str | None] = {
+    "Работа": None,
+    "Перемещение": None,
+    "РаботаВОтпускеПоУходуЗаРебенком": None,  # works while on parental leave: at work
+    "Факт": None,
+    "Увольнение": None,
+    "ПростойПоВинеРаботника": "OTHER",
+    "ПростойПоВинеРаботодателя": "OTHER",
+    "ПростойНеЗависящийОтРаботодателяИРаботника": "OTHER",
+    "ОтсутствиеПоНевыясненнымПричинам": "OTHER",
+    "ОтпускОсновной": "VACATION",
+    "ДополнительныйОтпуск": "VACATION",
+    "ДополнительныйОтпускНеоплачиваемый": "LEAVEUNPAYED",
+    "ОтпускУчебныйОплачиваемый": "VACATION",
+    "ОтпускУчебныйНеоплачиваемый": "LEAVEUNPAYED",
+    "ОтпускПоУходуЗаРебенком": "LEAVEMATERINITY",
+    "Командировка": "ASSIGNMENT",
+    "ОтсутствиеССохранениемОплаты": "OTHER",
+    "ВыполнениеГосударственныхОбязанностей": "OTHER",
+    "ДополнительныеВыходныеДниОплачиваемые": "OTHER",
+    "ДополнительныеВыходныеДниНеоплачиваемые": "LEAVEUNPAYED",
+    "Прогул": "OTHER",
+    "ВынужденныйПрогул": "OTHER",
+    "ОтпускНаСанаторноКурортноеЛечение": "VACATION",
+    "Болезнь": "LEAVESICK",
+    "БолезньБезОплаты": "LEAVESICK",
+    "ОтпускПоБеременностиИРодам": "LEAVEMATERINITY",
+    "ОтпускНеоплачиваемыйПоРазрешениюРаботодателя": "LEAVEUNPAYED",
+    "ОтпускНеоплачиваемыйПоЗаконодательству": "LEAVEUNPAYED",
+    "ТрудовойДоговорПриостановлен": "OTHER",
+}
+
+# Not absences: skipped where records are read. The empty value is 1C's empty enumeration reference.
+NOT_ABSENCES = frozenset({""} | {state for state, shown in EMPLOYEE_STATES.items() if shown is None})
+DEFAULT_ABSENCE_TYPES = {state: shown for state, shown in EMPLOYEE_STATES.items() if shown is not None}
+
+
+def is_known_state(state: str) -> bool:
+    return state in EMPLOYEE_STATES
