@@ -53,6 +53,7 @@ NOTICE_TEXTS = {
     "department_match_proposed": _("Bitrix24 already has a department with this path: accept the match or create a new one"),
     "department_pending": _("waits for a decision on its department"),
     "disbanded_not_empty": _("disbanded in ZUP, but not empty in Bitrix24: removed once empty"),
+    "disbanded_still_staffed": _("disbanded in ZUP while people still work in it: kept with them until HR moves them"),
     "duplicate_email": _("the same e-mail as another person: give each their own in ZUP"),
     "invalid_email": _("the e-mail in ZUP is not an e-mail address"),
     "too_long": _("a value is longer than Bitrix24 keeps"),

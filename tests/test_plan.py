@@ -106,3 +106,14 @@ def test_excluded_subtrees_stay_out():
     result = plan(snapshot([person()]), mappings=Mappings(excluded_departments=frozenset({"d1"})))
     assert [c.name for c in result.of(o.CreateDepartment)] == ["ООО Тест"]
     assert result.of(o.CreateUser) == []
+
+
+def test_a_disbanded_department_with_people_still_in_it_is_made_with_them_and_hr_is_told():
+    gone = date(2026, 10, 1)
+    departments = (Department("d1", "Бухгалтерия", None, "org"), Department("d2", "Расчёты", "d1", "org", disbanded=gone))
+    result = plan(snapshot([person()], departments=departments))
+    assert [c.name for c in result.of(o.CreateDepartment)] == ["ООО Тест", "Бухгалтерия", "Расчёты"]
+    assert result.of(o.CreateUser)[0].department_payroll_ids == ("d2",)  # not "a mapping decision is pending"
+    assert [n.code for n in result.notices] == ["disbanded_still_staffed"]
+    empty = plan(snapshot([person(dep="d1")], departments=departments))
+    assert [c.name for c in empty.of(o.CreateDepartment)] == ["ООО Тест", "Бухгалтерия"] and not empty.notices

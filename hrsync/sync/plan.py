@@ -69,6 +69,7 @@ class _Planner:
         self.deactivated: set[str] = set()
         self.reactivated: set[str] = set()
         self.person_of_employment = {e.guid: person.guid for person in snapshot.persons for e in person.employments}
+        self.still_staffed: set[str] = set()
 
     def usable_user(self, person: str) -> bool:
         """Will the person have an active Bitrix24 user after this run's user phase?"""
@@ -95,7 +96,8 @@ class _Planner:
         if as_departments:
             nodes += [(o.guid, o.name, None) for o in self.snapshot.organisations]
         for dep in self.snapshot.departments:
-            if dep.is_disbanded or self.snapshot.is_blocked(dep.guid) or self.excluded(dep.guid):
+            gone = dep.is_disbanded and dep.guid not in self.still_staffed
+            if gone or self.snapshot.is_blocked(dep.guid) or self.excluded(dep.guid):
                 continue
             nodes.append((dep.guid, dep.name, dep.parent_guid or (dep.organisation_guid if as_departments else None)))
         parents = {guid: parent for guid, _, parent in nodes}
@@ -131,9 +133,26 @@ class _Planner:
                                            proposal={"department_id": match}))
                 continue
             self.resolved[guid] = NewRef(guid)
+            if guid in self.still_staffed:
+                self.notices.append(Notice(payroll_id=guid, label=name, code="disbanded_still_staffed",
+                                           message="disbanded in ZUP, but employees still work in it there: it is made "
+                                           "in Bitrix24 with them; move them in ZUP (a transfer), and it goes once empty"))
             reason = Reason.NEW_IN_ZUP if existing is None else Reason.DEPARTMENT_DELETED_IN_BITRIX
             self.ops.append(CreateDepartment(payroll_id=guid, label=name, reason=reason, name=name, parent=parent_ref,
                                              depth=len(wanted_paths[guid])))
+
+    def staffed_disbanded(self) -> set[str]:
+        """Departments disbanded in ZUP that active employments still point at, and the disbanded ones above
+        them: they stay in (or come to) Bitrix24 with their people until HR moves them in ZUP."""
+        departments = self.departments
+        staffed: set[str] = set()
+        for person in self.snapshot.persons:
+            for employment in self.active_employments(person):
+                current = employment.department_guid
+                while current in departments and departments[current].is_disbanded and current not in staffed:
+                    staffed.add(current)
+                    current = departments[current].parent_guid
+        return staffed
 
     def plan_department_update(self, guid: str, name: str, department_id: int, parent: DepartmentRef | None) -> None:
         current = self.portal_departments[department_id]
@@ -372,6 +391,7 @@ class _Planner:
 
     # -- all ---------------------------------------------------------------------------------------------
     def plan(self) -> SyncPlan:
+        self.still_staffed = self.staffed_disbanded()
         self.plan_departments()
         self.match_users()
         self.plan_people({position.guid: position.name for position in self.snapshot.positions})
