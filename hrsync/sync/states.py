@@ -2,7 +2,7 @@
 
 The values of the enumeration СостоянияСотрудника, as the RU КОРП 3.1.38 configuration lists them
 (scriperirkth/zup-structure, Enums/СостоянияСотрудника.xml: 29 values; the issue reports the same list
-in the KZ 3.1.2 dump). `Состояние` of InformationRegister_ДанныеСостоянийСотрудников takes these values,
+in the KZ 3.1.2 dump). The `Состояние` of the register of employees' states takes these values,
 and a pushed absence's `kind` is one of them. None: the state is not an absence (the employee works, or
 the record marks a transfer or the dismissal). A value not in this table is reported, never guessed.
 """
