@@ -576,12 +576,17 @@ def _bizproc_add(registry: dict, state: PortalState, caller: int, params: dict) 
     return True
 
 
-def _bizproc_update(registry: dict, state: PortalState, caller: int, params: dict) -> bool:
-    """bizproc.robot.update / bizproc.activity.update: CODE and the changed FIELDS (b24restdocs)."""
+def _installed_code(registry: dict, state: PortalState, caller: int, params: dict) -> str:
     _require_admin(state, caller)
     code = str(params.get("CODE") or "")
     if code not in registry:
         raise core_error("Activity or Robot not found!", "ERROR_ACTIVITY_NOT_FOUND")
+    return code
+
+
+def _bizproc_update(registry: dict, state: PortalState, caller: int, params: dict) -> bool:
+    """bizproc.robot.update / bizproc.activity.update: CODE and the changed FIELDS (b24restdocs)."""
+    code = _installed_code(registry, state, caller, params)
     fields = params.get("FIELDS") if isinstance(params.get("FIELDS"), dict) else {}
     updated = {**registry[code], **{k: v for k, v in fields.items() if k in _BIZPROC_FIELDS and k != "CODE"}}
     _check_definition(state, updated)
@@ -590,11 +595,7 @@ def _bizproc_update(registry: dict, state: PortalState, caller: int, params: dic
 
 
 def _bizproc_delete(registry: dict, state: PortalState, caller: int, params: dict) -> bool:
-    _require_admin(state, caller)
-    code = str(params.get("CODE") or "")
-    if code not in registry:
-        raise core_error("Activity or Robot not found!", "ERROR_ACTIVITY_NOT_FOUND")
-    del registry[code]
+    del registry[_installed_code(registry, state, caller, params)]
     return True
 
 
