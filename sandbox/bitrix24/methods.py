@@ -133,7 +133,9 @@ _SITE_FORMATS = {"DD.MM.YYYY": "%d.%m.%Y", "MM/DD/YYYY": "%m/%d/%Y", "YYYY-MM-DD
 
 def _site_day(state: PortalState, value: str) -> date | None:
     """A date in the site's format, as main/lib/type/date.php `Date::isCorrect` checks it
-    (date_parse_from_format with FORMAT_DATE): `2024-03-01` is not a date on a DD.MM.YYYY site."""
+    (date_parse_from_format with FORMAT_DATE): `2024-03-01` is not a date on a DD.MM.YYYY site.
+    Source: main/lib/type/date.php and main/lib/userfield/types/datetype.php as issue 9 reads them (not
+    re-read here); the site formats' table is a guess beyond DD.MM.YYYY and MM/DD/YYYY."""
     try:
         return datetime.strptime(str(value).strip(), _SITE_FORMATS[state.date_format]).date()
     except (KeyError, ValueError):
@@ -150,7 +152,8 @@ def _iso_or_site_day(state: PortalState, value: str) -> date | None:
 
 
 def _checked_dates(state: PortalState, fields: dict[str, Any]) -> dict[str, Any]:
-    """What CUser::Update does with the two date fields hrsync writes (rest/lib/api/user.php prepareSaveData):
+    """What CUser::Update does with the two date fields hrsync writes (source: yuliai/bitrix-modules,
+    rest/lib/api/user.php prepareSaveData and getUserData, read for this):
     PERSONAL_BIRTHDAY is converted from ISO by the REST layer; UF_EMPLOYMENT_DATE is not (only UF_USR_* fields
     go through prepareUserField), so it reaches the user-field check (main/lib/userfield/types/datetype.php
     checkFields) as sent and must be in the site's format. Stored as dates; answered in ISO (getUserData's
@@ -198,9 +201,10 @@ def user_add(state, caller, params):
     if sum(1 for u in state.users.values() if u["ACTIVE"]) >= state.max_users:
         raise core_error("user_count_exceeded", "ERROR_ARGUMENT")
     fields.setdefault("ACTIVE", True)
-    # rest/lib/api/user.php userAdd: CIntranetInviteDialog::RegisterUser makes the user first (from the e-mail,
-    # departments, XML_ID and ACTIVE), then CUser::update writes the rest; when that update fails the method
-    # throws, and the registered user stays behind: no name, no invitation (InviteUser comes after the update).
+    # Source: yuliai/bitrix-modules, rest/lib/api/user.php userAdd: CIntranetInviteDialog::RegisterUser makes
+    # the user first (from the e-mail, departments, XML_ID and ACTIVE), then CUser::update writes the rest;
+    # when that update fails the method throws, and the registered user stays behind: no name, no
+    # invitation (InviteUser comes after the update).
     user_id = state.next_id("user")
     registered = {k: v for k, v in fields.items() if k in ("EMAIL", "UF_DEPARTMENT", "XML_ID", "ACTIVE")}
     state.users[user_id] = state._new_user(user_id, registered)
@@ -562,9 +566,9 @@ def _check_definition(state: PortalState, params: dict) -> None:
 
 
 def _bizproc_add(registry: dict, state: PortalState, caller: int, params: dict) -> bool:
-    """Robots and activities of one app share one set of codes (bizproc/lib/restservice.php keys both by
-    md5(APP_ID@CODE); b24restdocs bizproc-robot index: "if the application already has an action with the
-    same CODE, the Automation Rule is not registered — ERROR_ACTIVITY_ALREADY_INSTALLED")."""
+    """Robots and activities of one app share one set of codes. Source: b24restdocs, the bizproc-robot
+    index ("if the application already has an action with the same CODE, the Automation Rule is not
+    registered — ERROR_ACTIVITY_ALREADY_INSTALLED"); bizproc/lib/restservice.php keys both the same way."""
     _require_admin(state, caller)
     code = str(params.get("CODE") or "")
     if not _CODE.match(code):
