@@ -100,3 +100,17 @@ def test_every_change_the_push_schema_accepts_has_its_handler():
                 for value in (definition.get("properties", {}).get("op", {}).get("enum")
                               or [definition.get("properties", {}).get("op", {}).get("const")]) if value}
     assert accepted == CHANGE_KINDS
+
+
+def test_the_field_table_covers_exactly_the_fields_the_core_owns():
+    """operations.USER_FIELDS is the core's list; the planner fills it and the gateway maps every one."""
+    from datetime import date
+
+    from bitrix_app.gateway.fields import USER_FIELDS as BITRIX_NAMES
+    from hrsync.sync.model import Person
+    from hrsync.sync.operations import USER_FIELDS
+    from hrsync.sync.plan import user_fields
+
+    person = Person("p", "Иванова", "Анна", "", date(1990, 1, 1), "F", "a@b.ru", ())
+    assert tuple(user_fields(person, None, {})) == USER_FIELDS
+    assert set(BITRIX_NAMES) == set(USER_FIELDS)

@@ -50,7 +50,6 @@ USER_ACTIVE = "ACTIVE"  # "N" dismisses (the data stays), "Y" reinstates
 USER_ID = "ID"
 
 DEPARTMENT_NAME, DEPARTMENT_PARENT, DEPARTMENT_HEAD, DEPARTMENT_ID = "NAME", "PARENT", "UF_HEAD", "ID"
-DEPARTMENT_FIELDS = {"name": DEPARTMENT_NAME, "parent": DEPARTMENT_PARENT}
 
 
 # Bitrix24's spelling of a date format -> strftime's.
