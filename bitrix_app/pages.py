@@ -20,6 +20,7 @@ from hrsync.sync.plan import ABSENCE_TYPES
 from hrsync.tasks import confirm_sync, preview_portal, sync_portal
 from payroll_connector import services as payroll
 from payroll_connector.errors import PayrollError
+from payroll_connector.models import ZupEdition
 
 from .frame import FrameSession, frame_headers, frame_session_required, render_frame
 from .gateway.fields import DATE_FORMATS, site_dates
@@ -116,7 +117,7 @@ def connect(request: HttpRequest) -> HttpResponse:
             elif action == "settings":
                 if connection:
                     payroll.update_connection(connection, schedule_minutes=int(form.get("schedule_minutes") or 30),
-                                              corp_edition=form.get("corp_edition") == "on",
+                                              edition=form.get("edition") or ZupEdition.STANDARD,
                                               organisation_filter=organisations)
                 set_date_format(portal, form.get("date_format", ""))
                 sync_services.save_sync_settings(
@@ -128,6 +129,7 @@ def connect(request: HttpRequest) -> HttpResponse:
     context["connection"] = connection
     context["config"] = selectors.sync_config_of(portal)
     context["date_formats"] = DATE_FORMATS
+    context["editions"] = ZupEdition.choices
     context["default_date_format"] = site_dates("", portal.language).site_format
     context["push_urls"] = {name: request.build_absolute_uri(f"/payroll/api/v1/{name}")
                             for name in ("packages", "outbox", "openapi.json")}

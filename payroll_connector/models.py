@@ -12,6 +12,18 @@ class ConnectionMode(models.TextChoices):
     PUSH = "push", _("Push (1C sends to the app)")
 
 
+class ZupEdition(models.TextChoices):
+    """Which ZUP 3.1 the base is: it decides the vacation document and the attributes it has.
+
+    КОРП turns a vacation request into `Document_ЗаявкаНаОтпуск`, whose attributes differ by edition: RU
+    КОРП 3.1.38 has `Сотрудник` (scriperirkth/zup-structure), KZ КОРП 3.1.2 does not (yevgeniy1212/zup-korp);
+    neither has `Организация`. See payroll_connector/odata/writer.py."""
+
+    STANDARD = "standard", _("ZUP 3.1 (ПРОФ, базовая): vacations as «Отпуск»")
+    CORP_RU = "corp_ru", _("ZUP КОРП 3.1 (Russia): vacation requests as «Заявка на отпуск»")
+    CORP_KZ = "corp_kz", _("ZUP КОРП 3.1 for Kazakhstan: vacation requests as «Заявка на отпуск»")
+
+
 class PayrollConnection(models.Model):
     """How one portal gets its HR data from 1C:ZUP. Reached through the portal (one per portal)."""
 
@@ -25,7 +37,7 @@ class PayrollConnection(models.Model):
     organisation_filter = models.JSONField(default=list, blank=True, help_text="GUIDs or names of ZUP organisations; empty: all")
     schedule_minutes = models.PositiveIntegerField(default=30)
     absence_history_days = models.PositiveIntegerField(default=90)
-    corp_edition = models.BooleanField(default=False, help_text="ZUP КОРП: vacation requests become Document_ЗаявкаНаОтпуск")
+    edition = models.CharField(max_length=10, choices=ZupEdition.choices, default=ZupEdition.STANDARD)
     last_read_at = models.DateTimeField(null=True, blank=True)
     last_package_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)

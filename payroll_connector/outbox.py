@@ -84,7 +84,7 @@ def deliver(item: OutboxItem, connection: PayrollConnection, client: ODataClient
         if client is None:  # mode B: ready for 1C to collect
             item.save(update_fields=["payload", "updated_at"])
             return
-        keys = vacation_kind_keys(client) if item.payload.get("kind") == "ДополнительныйОтпуск" else {}
+        keys = vacation_kind_keys(client) if item.payload.get("kind") in ("ДополнительныйОтпуск", "ОтпускБезСохраненияОплаты") else {}
         entity, body = document_for(item, connection, keys)
         document = find_document(client, entity, item.marker) or create_document(client, entity, body)
         item.status, item.document_entity = OutboxStatus.DELIVERED, entity

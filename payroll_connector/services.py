@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from pydantic import ValidationError
 
 from hrsync.crypto import hash_secret, secret_matches
@@ -18,7 +19,7 @@ from hrsync.sync.assemble import absence_guid, assemble_snapshot
 from hrsync.sync.model import PayrollSnapshot, RecordProblem
 
 from .errors import PackageConflict, PayrollAuthError, PayrollError, PayrollPackageInvalid, PayrollUnavailable
-from .models import ConnectionMode, PackageStatus, PayrollConnection, PayrollPackage, PayrollRecord, PayrollSourceState
+from .models import ConnectionMode, PackageStatus, PayrollConnection, PayrollPackage, PayrollRecord, PayrollSourceState, ZupEdition
 from .odata.client import ODataClient
 from .odata.reader import ReaderSettings, read_source_records
 from .push.records import CHANGE_KINDS, apply_changes, records_of_snapshot, source_records
@@ -53,13 +54,15 @@ def connect_push(portal, *, organisation_filter=()) -> tuple[PayrollConnection, 
     return connection, rotate_push_key(connection)
 
 
-def update_connection(connection: PayrollConnection, *, schedule_minutes: int, corp_edition: bool,
+def update_connection(connection: PayrollConnection, *, schedule_minutes: int, edition: str,
                       organisation_filter=()) -> PayrollConnection:
     """The connection's settings from the settings page; a run every 5 minutes at the most."""
     connection.schedule_minutes = max(5, int(schedule_minutes))
-    connection.corp_edition = corp_edition
+    if edition not in ZupEdition.values:
+        raise ValueError(_("Unknown ZUP edition: %(edition)s") % {"edition": edition})
+    connection.edition = edition
     connection.organisation_filter = list(organisation_filter)
-    connection.save(update_fields=["schedule_minutes", "corp_edition", "organisation_filter", "updated_at"])
+    connection.save(update_fields=["schedule_minutes", "edition", "organisation_filter", "updated_at"])
     return connection
 
 

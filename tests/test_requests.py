@@ -88,22 +88,6 @@ def test_round_trip_by_odata(synced):
     assert len(_documents(zup)) == 1 and len(_sent(sandbox, answer["event_token"])) == 1
 
 
-def test_additional_and_unpaid_vacations_and_the_corp_edition(synced):
-    sandbox, portal, zup, person, user_id = synced
-    _run_workflow(sandbox, user_id, "01.07.2027", "03.07.2027", kind="ДополнительныйОтпуск")
-    [extra] = _documents(zup)
-    assert extra["ПредоставитьДополнительныйОтпуск"] is True
-    kinds = zup.state.infobase.entities["Catalog_ВидыОтпусков"]
-    assert extra["ДополнительныеОтпуска"][0]["ВидОтпуска_Key"] == next(k["Ref_Key"] for k in kinds if "Дополнительный" in k["Description"])
-    _run_workflow(sandbox, user_id, "2027-08-02", "2027-08-04", kind="ОтпускБезСохраненияОплаты")
-    assert len(_documents(zup, "Document_ОтпускБезСохраненияОплаты")) == 1
-    portal.payroll_connection.corp_edition = True
-    portal.payroll_connection.save()
-    _run_workflow(sandbox, user_id, "01.09.2027", "05.09.2027")
-    [claim] = _documents(zup, "Document_ЗаявкаНаОтпуск")
-    assert claim["Статус"] == "Рассматривается" and claim["КоличествоДней"] == 5 and claim["Posted"] is False
-
-
 def test_round_trip_by_push(installed, zup, eager_celery, live_server):
     sandbox, portal = installed
     connection, key = connect_push(portal)

@@ -10,7 +10,7 @@ from datetime import date
 
 from django.utils import timezone
 
-from ..models import OutboxItem, OutboxKind, PayrollConnection
+from ..models import OutboxItem, OutboxKind, PayrollConnection, ZupEdition
 from .client import ODataClient
 
 # Vacation kinds the workflow action offers (ZUP's names).
@@ -18,6 +18,18 @@ VACATION_KINDS = {
     "ОтпускОсновной": "Ежегодный основной отпуск",
     "ДополнительныйОтпуск": "Дополнительный отпуск",
     "ОтпускБезСохраненияОплаты": "Отпуск без сохранения оплаты",
+}
+
+
+# The attributes of `Document_ЗаявкаНаОтпуск` hrsync fills, per edition: only those the document has. RU КОРП
+# 3.1.38 (scriperirkth/zup-structure, Documents/ЗаявкаНаОтпуск.xml): ФизическоеЛицо, Сотрудник, ДатаНачала,
+# ДатаОкончания, Статус, КоличествоДней, ОписаниеОтпуска, …, Комментарий. KZ КОРП 3.1.2 (yevgeniy1212/zup-korp):
+# the same without Сотрудник. Neither has Организация: the person's organisation follows from the person.
+_REQUEST_ATTRIBUTES = ("Date", "ФизическоеЛицо_Key", "ДатаНачала", "ДатаОкончания", "Статус", "КоличествоДней",
+                       "ОписаниеОтпуска", "Комментарий")
+VACATION_REQUEST_ATTRIBUTES = {
+    ZupEdition.CORP_RU: frozenset(_REQUEST_ATTRIBUTES + ("Сотрудник_Key",)),
+    ZupEdition.CORP_KZ: frozenset(_REQUEST_ATTRIBUTES),
 }
 
 
@@ -44,12 +56,17 @@ def document_for(item: OutboxItem, connection: PayrollConnection, vacation_kind_
     start, end = date.fromisoformat(payload["start"]), date.fromisoformat(payload["end"])
     days = (end - start).days + 1
     kind = payload["kind"]
-    if connection.corp_edition:
-        return "Document_ЗаявкаНаОтпуск", {
-            **common, "ФизическоеЛицо_Key": item.person_guid, "ДатаНачала": _dt(start), "ДатаОкончания": _dt(end),
-            "КоличествоДней": days, "Статус": "Рассматривается", "ОписаниеОтпуска": VACATION_KINDS.get(kind, kind)}
+    if connection.edition in VACATION_REQUEST_ATTRIBUTES:
+        request = {**common, "ФизическоеЛицо_Key": item.person_guid, "ДатаНачала": _dt(start), "ДатаОкончания": _dt(end),
+                   "КоличествоДней": days, "Статус": "Рассматривается",  # Enum.СтатусыЗаявокСотрудников
+                   "ОписаниеОтпуска": VACATION_KINDS.get(kind, kind)}
+        wanted = VACATION_REQUEST_ATTRIBUTES[connection.edition]
+        return "Document_ЗаявкаНаОтпуск", {name: value for name, value in request.items() if name in wanted}
+    kind_key = {"ВидОтпуска_Key": vacation_kind_keys[kind]} if kind in vacation_kind_keys else {}
     if kind == "ОтпускБезСохраненияОплаты":
-        return "Document_ОтпускБезСохраненияОплаты", {**common, "ДатаНачала": _dt(start), "ДатаОкончания": _dt(end)}
+        return "Document_ОтпускБезСохраненияОплаты", {
+            **common, "ФизическоеЛицо_Key": item.person_guid, "ПериодРегистрации": _dt(start.replace(day=1)),
+            "ДатаНачала": _dt(start), "ДатаОкончания": _dt(end), **kind_key}
     body = {**common, "ФизическоеЛицо_Key": item.person_guid, "ПериодРегистрации": _dt(start.replace(day=1)),
             "ДатаНачалаПериодаОтсутствия": _dt(start), "ДатаОкончанияПериодаОтсутствия": _dt(end)}
     if kind == "ОтпускОсновной":
@@ -57,16 +74,27 @@ def document_for(item: OutboxItem, connection: PayrollConnection, vacation_kind_
                     ДатаОкончанияОсновногоОтпуска=_dt(end), КоличествоДнейОсновногоОтпуска=days)
     else:
         body.update(ПредоставитьДополнительныйОтпуск=True, ДополнительныеОтпуска=[{
-            "LineNumber": "1", "ВидОтпуска_Key": vacation_kind_keys.get(kind, ""), "ДатаНачала": _dt(start),
+            "LineNumber": "1", **kind_key, "ДатаНачала": _dt(start),
             "ДатаОкончания": _dt(end), "КоличествоДней": days}])
     return "Document_Отпуск", body
 
 
 def vacation_kind_keys(client: ODataClient) -> dict[str, str]:
-    """Catalog_ВидыОтпусков: the additional vacation's kind, by its ZUP name."""
-    rows = client.get("Catalog_ВидыОтпусков", select=["Ref_Key", "Description", "ОсновнойОтпуск"])
-    extra = next((r["Ref_Key"] for r in rows if not r.get("ОсновнойОтпуск") and "ополнительн" in r.get("Description", "")), "")
-    return {"ДополнительныйОтпуск": extra}
+    """Catalog_ВидыОтпусков: the kind an additional and an unpaid vacation are drafted with, by ZUP's name.
+
+    The robot offers one «Дополнительный отпуск» and one «Отпуск без сохранения оплаты»; a base has several
+    kinds of each, so the first by name is taken (HR changes it in the draft). `Document_ОтпускБезСохраненияОплаты`
+    cannot be posted without `ВидОтпуска`. A kind the catalogue lacks is left out of the document, never sent
+    as an empty string (not a GUID, which 1C refuses for a reference).
+    """
+    rows = sorted((r for r in client.get("Catalog_ВидыОтпусков",
+                                         select=["Ref_Key", "Description", "ОсновнойОтпуск", "ОтпускБезОплаты", "DeletionMark"])
+                   if not r.get("DeletionMark") and not r.get("ОсновнойОтпуск")), key=lambda r: r.get("Description") or "")
+    unpaid = [r["Ref_Key"] for r in rows if r.get("ОтпускБезОплаты")]
+    extra = [r["Ref_Key"] for r in rows if not r.get("ОтпускБезОплаты")]
+    preferred = [r["Ref_Key"] for r in rows if not r.get("ОтпускБезОплаты") and "ополнительн" in (r.get("Description") or "")]
+    keys = {"ДополнительныйОтпуск": (preferred or extra or [""])[0], "ОтпускБезСохраненияОплаты": (unpaid or [""])[0]}
+    return {kind: key for kind, key in keys.items() if key}
 
 
 def find_document(client: ODataClient, entity: str, marker: str) -> dict | None:

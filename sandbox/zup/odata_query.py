@@ -75,10 +75,11 @@ _FUNCTIONS = {
 
 
 class _Parser:
-    def __init__(self, tokens, unlimited: frozenset[str] = frozenset()):
+    def __init__(self, tokens, unlimited: frozenset[str] = frozenset(), known: frozenset[str] | None = None):
         self.tokens = tokens
         self.i = 0
         self.unlimited = unlimited
+        self.known = known
 
     def peek(self):
         return self.tokens[self.i][0] if self.i < len(self.tokens) else None
@@ -143,6 +144,9 @@ class _Parser:
     def operand(self, *, compared: bool = True):
         kind, value = self.take()
         if kind == "field":
+            if self.known is not None and value not in self.known:
+                # Guess (no source for the wording): 1C refuses a field the entity set does not have.
+                raise QueryError(f"Неизвестное поле {value}")
             if compared and value in self.unlimited:
                 raise QueryError(f"Поле {value} имеет неограниченную длину: его нельзя сравнивать (используйте "
                                  "substringof)")
@@ -179,11 +183,13 @@ class _Parser:
         return predicate
 
 
-def compile_filter(text: str | None, *, unlimited: frozenset[str] = frozenset()) -> Predicate:
-    """`unlimited`: the entity's fields of unlimited length, which no comparison may name."""
+def compile_filter(text: str | None, *, unlimited: frozenset[str] = frozenset(),
+                   known: frozenset[str] | None = None) -> Predicate:
+    """`unlimited`: the entity's fields of unlimited length, which no comparison may name; `known`: the
+    fields it has (None: any)."""
     if not text:
         return lambda row: True
-    return _Parser(_tokens(text), unlimited).parse()
+    return _Parser(_tokens(text), unlimited, known).parse()
 
 
 def sort_rows(rows: list[dict], orderby: str | None) -> list[dict]:
