@@ -24,7 +24,6 @@ from .models import (
     SyncedAbsence,
     SyncOperation,
     SyncRun,
-    UserCalendar,
 )
 from .privacy import digests
 from .sync import operations as o
@@ -41,8 +40,7 @@ class Applier:
         self.journal = journal  # id(op) -> its SyncOperation row
         self.known = KnownIds(
             departments={m.payroll_id: m.bitrix_id for m in DepartmentMapping.objects.filter(portal=portal) if m.bitrix_id},
-            users={m.payroll_id: m.user_id for m in PersonMapping.objects.filter(portal=portal)},
-            calendars=dict(UserCalendar.objects.filter(portal=portal).values_list("user_id", "section_id")))
+            users={m.payroll_id: m.user_id for m in PersonMapping.objects.filter(portal=portal)})
         self.writer = PortalWriter(client, self.known, dates=portal_dates(portal))
         self.counts = {"done": 0, "failed": 0, "skipped": 0}
 
@@ -73,9 +71,6 @@ class Applier:
             log.warning("Batch failed for portal %s: %s", self.portal.domain, exc.message)
             raise
         with transaction.atomic():
-            for user_id, section_id in result.sections_found.items():
-                UserCalendar.objects.update_or_create(portal=self.portal, user_id=user_id,
-                                                      defaults={"section_id": section_id})
             for outcome in result.outcomes:
                 if isinstance(outcome, Written):
                     _REMEMBER[type(outcome.op)](self, outcome.op, outcome.target)

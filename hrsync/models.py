@@ -80,17 +80,6 @@ class SyncedAbsence(models.Model):
         constraints = [models.UniqueConstraint(fields=["portal", "payroll_id"], name="one_event_per_absence")]
 
 
-class UserCalendar(models.Model):
-    """The calendar (section) of a user the app writes absences into, found once with calendar.section.get."""
-
-    portal = models.ForeignKey("bitrix_app.Portal", on_delete=models.CASCADE, related_name="user_calendars")
-    user_id = models.PositiveIntegerField()
-    section_id = models.PositiveIntegerField()
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["portal", "user_id"], name="one_calendar_per_user")]
-
-
 class RunStatus(models.TextChoices):
     RUNNING = "running", _("Running")
     PLANNED = "planned", _("Planned (dry run)")

@@ -109,9 +109,14 @@ def test_absence_chart_has_no_rest_writer_but_calendar_events_work(portal_factor
     assert _call(running, "timeman.absence.add", {"USER_ID": 1}, token).status_code == 404  # does not exist in Bitrix24
     section = _call(running, "calendar.section.get", {"type": "user", "ownerId": 1}, token).json()["result"][0]
     assert section["PERM"]["add"] is True
+    # calendar_restservice.php EventAdd: without a section the portal picks the owner's own calendar.
     no_section = _call(running, "calendar.event.add", {"type": "user", "ownerId": 1, "from": "2026-12-01",
                                                       "to": "2026-12-05", "name": "Отпуск"}, token)
-    assert 'parameter "section"' in no_section.json()["error_description"]
+    assert isinstance(no_section.json()["result"], int)
+    assert running.state.events[no_section.json()["result"]]["SECTION_ID"] == int(section["ID"])
+    wrong = _call(running, "calendar.event.add", {"type": "user", "ownerId": 1, "from": "2026-12-01", "to": "2026-12-05",
+                                                 "name": "Отпуск", "section": 999}, token)
+    assert "invalid calendar section" in wrong.json()["error_description"]
     event = _call(running, "calendar.event.add", {"type": "user", "ownerId": 1, "from": "2026-12-01", "to": "2026-12-05",
                                                  "name": "Отпуск", "section": section["ID"], "skip_time": "Y",
                                                  "accessibility": "absent"}, token)

@@ -2,7 +2,7 @@
 
 Bitrix24 has no REST method that writes the absence chart (`timeman.absence.add` does not exist;
 shared/reference/bitrix24-rest.md §6). An all-day event with `accessibility: absent` in the employee's
-calendar (`calendar.event.add`, which needs that calendar's section ID) shows on the chart — typed as a
+calendar (`calendar.event.add`) shows on the chart — typed as a
 personal absence, named by its kind ("Отпуск", "Больничный", "Командировка") — and blocks meetings.
 It works on every cloud portal with the `calendar` scope.
 
@@ -25,9 +25,17 @@ def _day(value: date | str) -> str:
     return value.isoformat() if isinstance(value, date) else str(value)
 
 
-def add(*, user_id: int, section: int | str, payroll_id: str, name: str, start: date, end: date) -> Command:
+def add(*, user_id: int, payroll_id: str, name: str, start: date, end: date) -> Command:
+    """One rule for the calendar: no `section` is passed, so Bitrix24 picks the user's calendar itself.
+
+    calendar/classes/general/calendar_restservice.php, `EventAdd`: with `section` empty it saves with
+    `autoDetectSection` and `autoCreateSection` (the user's last used calendar, else their own, created if
+    they never opened the calendar). A passed section must belong to the owner and be editable by the
+    app's user, which no lookup of ours could promise for a user made in the same batch. Where the app's
+    user may not add to that calendar at all, the portal answers "Access denied" (journalled with the fix).
+    """
     return Command("calendar.event.add", {
-        "type": "user", "ownerId": user_id, "section": section, "name": name, "from": _day(start), "to": _day(end),
+        "type": "user", "ownerId": user_id, "name": name, "from": _day(start), "to": _day(end),
         "skip_time": "Y", "accessibility": "absent", "description": f"{ABSENCE_MARK}{payroll_id}"})
 
 
@@ -43,23 +51,6 @@ def remove(*, user_id: int, event_id: int) -> Command:
 
 def find(*, user_id: int, start: date | str, end: date | str) -> Command:
     return Command("calendar.event.get", {"type": "user", "ownerId": user_id, "from": _day(start), "to": _day(end)})
-
-
-def sections_of(user_id: int) -> Command:
-    return Command("calendar.section.get", {"type": "user", "ownerId": user_id})
-
-
-def section_reference(lookup_key: str) -> str:
-    """The first section of a lookup run earlier in the same batch (when the user's section is not known)."""
-    return f"$result[{lookup_key}][0][ID]"
-
-
-def writable_section(sections: Any) -> int | None:
-    """From calendar.section.get: the first section the app's user may add to (`PERM.add`), else the first."""
-    if not isinstance(sections, list) or not sections:
-        return None
-    chosen = next((s for s in sections if (s.get("PERM") or {}).get("add")), sections[0])
-    return int(chosen["ID"])
 
 
 def written_event(events: Any, payroll_id: str) -> tuple[int, int] | None:

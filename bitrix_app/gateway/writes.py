@@ -41,7 +41,6 @@ class KnownIds:
 
     departments: dict[str, int]  # department/organisation payroll ID -> Bitrix24 department ID
     users: dict[str, int]  # person payroll ID -> Bitrix24 user ID
-    calendars: dict[int, int]  # user ID -> the calendar section the app writes absences to
     user_limit_reached: bool = False
 
 
@@ -73,13 +72,11 @@ class Chunk:
     commands: dict[str, Command] = field(default_factory=dict)
     ready: list[tuple[o.Op, str]] = field(default_factory=list)  # (operation, its batch key)
     skipped: list[tuple[o.Op, NotSendable]] = field(default_factory=list)
-    section_lookups: dict[int, str] = field(default_factory=dict)  # user ID -> batch key of its calendar lookup
 
 
 @dataclass(frozen=True)
 class ChunkResult:
     outcomes: list[Written | Refused]
-    sections_found: dict[int, int]  # user ID -> calendar section ID learnt in this chunk
 
 
 class PortalWriter:
@@ -88,29 +85,15 @@ class PortalWriter:
 
     # -- chunks ---------------------------------------------------------------------------------------
     def chunks(self, ops: Iterable[o.Op]) -> Iterator[list[o.Op]]:
-        """Operations in groups that fit one batch call, counting the calendar lookups they need."""
+        """Operations in groups that fit one batch call (one command each)."""
         chunk: list[o.Op] = []
-        size = 0
-        lookups: set[int] = set()
         for op in ops:
-            lookup = self._calendar_to_find(op)
-            need = 1 + (lookup is not None and lookup not in lookups)
-            if size + need > BATCH_LIMIT:
+            if len(chunk) == BATCH_LIMIT:
                 yield chunk
-                chunk, size, lookups = [], 0, set()
-                need = 1 + (lookup is not None)
+                chunk = []
             chunk.append(op)
-            size += need
-            if lookup is not None:
-                lookups.add(lookup)
         if chunk:
             yield chunk
-
-    def _calendar_to_find(self, op: o.Op) -> int | None:
-        if type(op) is not o.AddAbsence:
-            return None
-        user_id = self.known.users.get(op.person_payroll_id)
-        return user_id if user_id is not None and user_id not in self.known.calendars else None
 
     def prepare(self, ops: list[o.Op]) -> Chunk:
         chunk = Chunk()
@@ -121,7 +104,7 @@ class PortalWriter:
             try:
                 if build is None:
                     raise NotSendable(f"unknown operation {op.kind}", failed=True)
-                command = build.command(self, op, created_here, chunk.section_lookups)
+                command = build.command(self, op, created_here)
             except NotSendable as why:
                 chunk.skipped.append((op, why))
                 continue
@@ -129,22 +112,12 @@ class PortalWriter:
                 created_here[op.payroll_id] = key
             chunk.ready.append((op, key))
             chunk.commands[key] = command
-        # Lookups first: the absences after them use `$result[lookup][0][ID]`.
-        lookups = {key: calendar.sections_of(user_id) for user_id, key in chunk.section_lookups.items()}
-        chunk.commands = {**lookups, **chunk.commands}
         return chunk
 
     def send(self, chunk: Chunk) -> ChunkResult:
         """One batch call. A failure of the whole call (transport, auth) raises: nothing is known written."""
         answers = self.client.batch(chunk.commands)
-        sections: dict[int, int] = {}
-        for user_id, key in chunk.section_lookups.items():
-            answer = answers.get(key)
-            section = calendar.writable_section(answer.result) if answer and answer.ok else None
-            if section is not None:
-                sections[user_id] = self.known.calendars[user_id] = section
-        outcomes = [self._outcome(op, answers[key]) for op, key in chunk.ready]
-        return ChunkResult(outcomes, sections)
+        return ChunkResult([self._outcome(op, answers[key]) for op, key in chunk.ready])
 
     def _outcome(self, op: o.Op, answer: CommandOutcome) -> Written | Refused:
         write = _WRITES[type(op)]
@@ -185,16 +158,16 @@ def _new_id(writer: PortalWriter, op: o.Op, result: Any) -> int | None:
 
 @dataclass(frozen=True)
 class _Write:
-    command: Callable[[PortalWriter, Any, dict[str, str], dict[int, str]], Command]
+    command: Callable[[PortalWriter, Any, dict[str, str]], Command]
     target: Callable[[PortalWriter, Any, Any], int | None] = _no_target
     refusal: Callable[[PortalWriter, Any, BitrixError], Written | Refused] = _refused
 
 
-def _create_department(writer: PortalWriter, op: o.CreateDepartment, created_here, lookups) -> Command:
+def _create_department(writer: PortalWriter, op: o.CreateDepartment, created_here) -> Command:
     return Command("department.add", {DEPARTMENT_NAME: op.name, DEPARTMENT_PARENT: writer.department(op.parent, created_here)})
 
 
-def _update_department(writer: PortalWriter, op: o.UpdateDepartment, created_here, lookups) -> Command:
+def _update_department(writer: PortalWriter, op: o.UpdateDepartment, created_here) -> Command:
     params: dict[str, Any] = {DEPARTMENT_ID: op.department_id}
     if "name" in op.changes:
         params[DEPARTMENT_NAME] = op.changes["name"][1]
@@ -203,11 +176,11 @@ def _update_department(writer: PortalWriter, op: o.UpdateDepartment, created_her
     return Command("department.update", params)
 
 
-def _delete_department(writer: PortalWriter, op: o.DeleteDepartment, created_here, lookups) -> Command:
+def _delete_department(writer: PortalWriter, op: o.DeleteDepartment, created_here) -> Command:
     return Command("department.delete", {DEPARTMENT_ID: op.department_id})
 
 
-def _create_user(writer: PortalWriter, op: o.CreateUser, created_here, lookups) -> Command:
+def _create_user(writer: PortalWriter, op: o.CreateUser, created_here) -> Command:
     departments = writer.departments_of(op)
     if writer.known.user_limit_reached:
         raise NotSendable("the portal's user limit is reached (user_count_exceeded)")
@@ -220,7 +193,7 @@ def _create_user_refused(writer: PortalWriter, op: o.CreateUser, error: BitrixEr
     return _refused(writer, op, error)
 
 
-def _update_user(writer: PortalWriter, op: o.UpdateUser, created_here, lookups) -> Command:
+def _update_user(writer: PortalWriter, op: o.UpdateUser, created_here) -> Command:
     departments = writer.departments_of(op)
     params = {USER_ID: op.user_id, **user_params({k: v[1] for k, v in op.changes.items()}, dates=writer.dates)}
     if o.DEPARTMENTS in op.changes:
@@ -230,7 +203,7 @@ def _update_user(writer: PortalWriter, op: o.UpdateUser, created_here, lookups) 
     return Command("user.update", params)
 
 
-def _deactivate_user(writer: PortalWriter, op: o.DeactivateUser, created_here, lookups) -> Command:
+def _deactivate_user(writer: PortalWriter, op: o.DeactivateUser, created_here) -> Command:
     return Command("user.update", {USER_ID: op.user_id, USER_ACTIVE: "N"})
 
 
@@ -238,7 +211,7 @@ def _user_target(writer: PortalWriter, op, result: Any) -> int | None:
     return op.user_id
 
 
-def _set_head(writer: PortalWriter, op: o.SetDepartmentHead, created_here, lookups) -> Command:
+def _set_head(writer: PortalWriter, op: o.SetDepartmentHead, created_here) -> Command:
     department = op.department if isinstance(op.department, int) else writer.known.departments.get(op.department.payroll_id)
     head = writer.known.users.get(op.head_payroll_id)
     if not department or not head:
@@ -250,18 +223,14 @@ def _head_target(writer: PortalWriter, op: o.SetDepartmentHead, result: Any) -> 
     return writer.known.users.get(op.head_payroll_id)
 
 
-def _add_absence(writer: PortalWriter, op: o.AddAbsence, created_here, lookups: dict[int, str]) -> Command:
+def _add_absence(writer: PortalWriter, op: o.AddAbsence, created_here) -> Command:
     user_id = writer.known.users.get(op.person_payroll_id)
     if not user_id:
         raise NotSendable("the employee is not in Bitrix24 (see the operation that created them)")
-    section: int | str | None = writer.known.calendars.get(user_id)
-    if section is None:
-        section = calendar.section_reference(lookups.setdefault(user_id, f"sec{user_id}"))
-    return calendar.add(user_id=user_id, section=section, payroll_id=op.payroll_id, name=op.name, start=op.start,
-                        end=op.end)
+    return calendar.add(user_id=user_id, payroll_id=op.payroll_id, name=op.name, start=op.start, end=op.end)
 
 
-def _update_absence(writer: PortalWriter, op: o.UpdateAbsence, created_here, lookups) -> Command:
+def _update_absence(writer: PortalWriter, op: o.UpdateAbsence, created_here) -> Command:
     return calendar.update(user_id=op.user_id, event_id=op.event_id, name=op.name, start=op.start, end=op.end)
 
 
@@ -273,7 +242,7 @@ def _absence_refused(writer: PortalWriter, op, error: BitrixError) -> Written | 
     return Refused(op, error.code, message)
 
 
-def _remove_absence(writer: PortalWriter, op: o.RemoveAbsence, created_here, lookups) -> Command:
+def _remove_absence(writer: PortalWriter, op: o.RemoveAbsence, created_here) -> Command:
     return calendar.remove(user_id=op.user_id, event_id=op.event_id)
 
 

@@ -54,6 +54,7 @@ def _run_method(state: PortalState, name: str, caller: int, params: dict) -> tup
         raise RestError(429, "OPERATION_TIME_LIMIT", "Method is blocked due to operation time limit.",
                         {"time": {"operating_reset_at": blocked_until}})
     state.count(name)
+    state.record(name, params)
     outcome = handler(state, caller, params)
     if isinstance(outcome, tuple):
         return outcome

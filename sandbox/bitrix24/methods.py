@@ -425,15 +425,27 @@ def _parse_day(value: Any, name: str) -> str:
 
 @method("calendar.event.add", "calendar")
 def calendar_event_add(state, caller, params):
+    """As calendar/classes/general/calendar_restservice.php `EventAdd` does (yuliai/bitrix-modules).
+
+    `section` is optional: a passed one must be the owner's (else the section error) and editable by the
+    caller (`PERM.edit`, else "Access denied"); an empty one is auto-detected, the owner's calendar being
+    created when they have none (`autoDetectSection`, `autoCreateSection`). Who may write into whose calendar
+    (the owner, or a portal administrator) is a guess: the portal's calendar access settings decide it.
+    """
     owner = _owner(params)
-    for required in ("from", "to", "name", "section"):
+    for required in ("from", "to", "name"):
         if not params.get(required):
             raise core_error(f'The required parameter "{required}" for the method "calendar.event.add" is not set', "")
-    section = state.sections.get(_int(params["section"], "section"))
-    if section is None or section["OWNER_ID"] != owner:
-        raise core_error("You specified an invalid calendar section ID or the user does not have access to it", "")
-    if not _may_write(state, caller, owner):
-        raise core_error("Access denied", "")
+    if params.get("section"):
+        section = state.sections.get(_int(params["section"], "section"))
+        if section is None or section["OWNER_ID"] != owner:
+            raise core_error("You specified an invalid calendar section ID or the user does not have access to it", "")
+        if not _may_write(state, caller, owner):
+            raise core_error("Access denied", "")
+    else:
+        if owner not in state.users or not _may_write(state, caller, owner):
+            raise core_error("Access denied", "")
+        section = _sections_of(state, owner)[0]
     start, end = _parse_day(params["from"], "from"), _parse_day(params["to"], "to")
     if end < start:
         raise core_error("The end date is before the start date", "")

@@ -137,6 +137,9 @@ class PortalState:
         # Counters for tests and benchmarks
         self.stats: dict[str, Any] = {"http_requests": 0, "rejected_503": 0, "rejected_429": 0,
                                       "commands": 0, "by_method": {}, "token_refreshes": 0}
+        # Every method called and its parameters (the contract test checks them against its table); the
+        # first CALLS_KEPT of each method are kept, so a benchmark's 20,000 users do not fill the memory.
+        self.calls: dict[str, list[dict[str, Any]]] = {}
         self._seed()
 
     # -- ids and seed ---------------------------------------------------------------------------------
@@ -206,6 +209,13 @@ class PortalState:
 
     def revoke_refresh_tokens(self) -> None:
         self.refresh_tokens.clear()
+
+    CALLS_KEPT = 500
+
+    def record(self, method: str, params: dict[str, Any]) -> None:
+        kept = self.calls.setdefault(method, [])
+        if len(kept) < self.CALLS_KEPT:
+            kept.append({k: v for k, v in params.items() if k != "auth"})
 
     def count(self, method: str) -> None:
         by_method = self.stats["by_method"]
