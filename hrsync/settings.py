@@ -132,10 +132,12 @@ PAYROLL_HTTP_CONNECT_TIMEOUT = env.float("PAYROLL_HTTP_CONNECT_TIMEOUT", default
 PAYROLL_ODATA_PAGE_SIZE = env.int("PAYROLL_ODATA_PAGE_SIZE", default=5000)
 # Largest push package; a larger snapshot is sent in parts.
 PAYROLL_MAX_PACKAGE_BYTES = env.int("PAYROLL_MAX_PACKAGE_BYTES", default=25 * 1024 * 1024)
-# Where ZUP keeps department heads is UNCONFIRMED (shared/reference/zup-odata.md lists no such object):
-# the entity set and its two fields are settings. When the set is not published, heads are left empty.
 # Department heads: ZUP 3.1 keeps them in a register periodic by day whose resource is a person
-# (InformationRegisters/ПодразделенияОрганизацииРуководители.xml, scriperirkth/zup-structure, RU 3.1.38).
+# (InformationRegisters/ПодразделенияОрганизацииРуководители.xml, scriperirkth/zup-structure, RU 3.1.38);
+# the entity set and its two fields are settings. When the set is not published, heads are left empty.
+# A КОРП base that keeps heads as staff positions (ПозицииРуководителейПодразделений) sets
+# PAYROLL_ODATA_HEADS_SOURCE=staff_positions: the head is whoever holds that position today.
+PAYROLL_ODATA_HEADS_SOURCE = env.str("PAYROLL_ODATA_HEADS_SOURCE", default="organisation_heads")
 PAYROLL_ODATA_HEADS_ENTITY = env.str("PAYROLL_ODATA_HEADS_ENTITY",
                                      default="InformationRegister_ПодразделенияОрганизацииРуководители")
 PAYROLL_ODATA_HEADS_DEPARTMENT_FIELD = env.str("PAYROLL_ODATA_HEADS_DEPARTMENT_FIELD", default="Подразделение_Key")

@@ -110,6 +110,7 @@ def check_odata(connection: PayrollConnection) -> dict[str, str]:
 # -- snapshots -----------------------------------------------------------------------------------------
 def reader_settings(connection: PayrollConnection, today: date | None = None) -> ReaderSettings:
     return ReaderSettings(today=today or timezone.localdate(), absence_history_days=connection.absence_history_days,
+                          heads_source=settings.PAYROLL_ODATA_HEADS_SOURCE,
                           heads_entity=settings.PAYROLL_ODATA_HEADS_ENTITY,
                           heads_department_field=settings.PAYROLL_ODATA_HEADS_DEPARTMENT_FIELD,
                           heads_person_field=settings.PAYROLL_ODATA_HEADS_PERSON_FIELD)

@@ -73,3 +73,42 @@ def test_a_pushed_head_names_a_person_and_the_first_versions_employment_still_wo
     process_package(stored.pk)
     heads = {h.department_guid: h.person_guid for h in read_snapshot(connection, today=ZUP_TODAY).heads}
     assert heads[other.guid] == person.guid and heads[head.department_guid] == person.guid
+
+
+def test_corp_staff_positions_give_the_same_heads_as_the_organisation_register(installed, zup, settings):
+    """КОРП with a staff schedule: the head is whoever holds the unit's head position today."""
+    sandbox, portal = installed
+    connection = connect_odata(portal, url=zup.odata_url, username="odata", password="secret")
+    by_register = {(h.department_guid, h.person_guid) for h in read_snapshot(connection, today=ZUP_TODAY).heads}
+    settings.PAYROLL_ODATA_HEADS_SOURCE = "staff_positions"
+    snapshot = read_snapshot(connection, today=ZUP_TODAY)
+    assert {(h.department_guid, h.person_guid) for h in snapshot.heads} == by_register and by_register
+    assert not [p for p in snapshot.problems if p.code == "heads_not_published"]
+
+
+def test_corp_a_head_who_moves_off_the_position_is_no_longer_head(installed, zup, settings):
+    from sandbox.zup.generator import HISTORY_ENTITY, STAFF_HEADS_ENTITY, STRUCTURE_ENTITY
+
+    sandbox, portal = installed
+    settings.PAYROLL_ODATA_HEADS_SOURCE = "staff_positions"
+    connection = connect_odata(portal, url=zup.odata_url, username="odata", password="secret")
+    run_sync(portal, today=ZUP_TODAY)
+    snapshot = read_snapshot(connection, today=ZUP_TODAY)
+    head = snapshot.heads[0]
+    users = dict(PersonMapping.objects.filter(portal=portal).values_list("payroll_id", "user_id"))
+    department_id = DepartmentMapping.objects.get(portal=portal, payroll_id=head.department_guid).bitrix_id
+    assert sandbox.state.departments[department_id]["UF_HEAD"] == users[head.person_guid]
+    # Another employee of the department is transferred onto the head position today; the head moves off it.
+    unit = next(u["Ref_Key"] for u in zup.state.infobase.rows(STRUCTURE_ENTITY) if u["Источник"] == head.department_guid)
+    position = next(r["ПозицияШтатногоРасписания_Key"] for r in zup.state.infobase.rows(STAFF_HEADS_ENTITY)
+                    if r["Подразделение_Key"] == unit)
+    history = zup.state.infobase.rows(HISTORY_ENTITY)
+    old = next(r for r in reversed(history) if r["ФизическоеЛицо_Key"] == head.person_guid)
+    successor = next(e for p in snapshot.persons for e in p.employments if e.department_guid == head.department_guid
+                     and e.person_guid in users and e.person_guid != head.person_guid)
+    history.append({**old, "Period": dt(ZUP_TODAY), "ДолжностьПоШтатномуРасписанию_Key": "00000000-0000-0000-0000-000000000000"})
+    history.append({**old, "Period": dt(ZUP_TODAY), "Сотрудник_Key": successor.guid, "ФизическоеЛицо_Key": successor.person_guid,
+                    "ДолжностьПоШтатномуРасписанию_Key": position})
+    zup.state.infobase.touch()
+    run_sync(portal, today=ZUP_TODAY)
+    assert sandbox.state.departments[department_id]["UF_HEAD"] == users[successor.person_guid]

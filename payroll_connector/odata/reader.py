@@ -36,6 +36,8 @@ class ReaderSettings:
     # Department heads: InformationRegister.ПодразделенияОрганизацииРуководители (scriperirkth/zup-structure, RU 3.1.38), periodic by
     # day, dimension Подразделение, resource Руководитель (a ФизическоеЛицо). Settings, for a configuration
     # that keeps them elsewhere; when the entity is not published, heads are left empty (a warning).
+    # "organisation_heads" (the register above) or "staff_positions" (КОРП with a staff schedule, below).
+    heads_source: str = "organisation_heads"
     heads_entity: str = "InformationRegister_ПодразделенияОрганизацииРуководители"
     heads_department_field: str = "Подразделение_Key"
     heads_person_field: str = "Руководитель_Key"
@@ -72,7 +74,8 @@ def read_source_records(client: ODataClient, settings: ReaderSettings) -> Source
     out.employments = _employments(client, dates)
     out.persons = _persons(client, dates, {e["person_guid"] or "" for e in out.employments})
     out.absences = _absences(client, dates, since=settings.today - timedelta(days=settings.absence_history_days))
-    out.heads = _heads(client, settings, problems)
+    out.heads = (_heads_by_staff_positions if settings.heads_source == "staff_positions" else _heads)(
+        client, settings, problems)
     return out
 
 
@@ -208,6 +211,67 @@ def _heads(client: ODataClient, settings: ReaderSettings, problems: list[RecordP
                                       blocking=False))
     return [{"department_guid": department, "person_guid": person} for department, (_, person) in sorted(current.items())
             if person]
+
+
+STAFF_HEADS_ENTITY = "InformationRegister_ПозицииРуководителейПодразделений"
+STRUCTURE_ENTITY = "Catalog_СтруктураПредприятия"
+HISTORY_ENTITY = "InformationRegister_КадроваяИсторияСотрудников_RecordType"
+_GUIDS_PER_FILTER = 20  # `or`-ed comparisons per request, to keep the URL short
+
+
+def _slice_last(rows, key: str, today: str) -> dict[str, dict]:
+    """Per `key`, the row of the latest Period on or before today."""
+    latest: dict[str, dict] = {}
+    for row in rows:
+        period = str(row.get("Period") or "")[:10]
+        name = _ref(row.get(key))
+        if name and period <= today and period >= str(latest.get(name, {}).get("Period") or "")[:10]:
+            latest[name] = row
+    return latest
+
+
+def _rows_where(client: ODataClient, entity: str, field: str, guids: list[str], select: list[str]) -> list[dict]:
+    rows: list[dict] = []
+    for start in range(0, len(guids), _GUIDS_PER_FILTER):
+        part = guids[start:start + _GUIDS_PER_FILTER]
+        rows += client.get(entity, select=select, filter=" or ".join(f"{field} eq guid'{g}'" for g in part))
+    return rows
+
+
+def _heads_by_staff_positions(client: ODataClient, settings: ReaderSettings, problems: list[RecordProblem]) -> list[dict]:
+    """КОРП with a staff schedule: ПозицииРуководителейПодразделений (scriperirkth/zup-structure, RU 3.1.38;
+    periodic; dimension Подразделение → Catalog.СтруктураПредприятия, resource ПозицияШтатногоРасписания)
+    names each unit's head position; the head is the person whose employment holds that position today
+    (their last КадроваяИсторияСотрудников record on or before today has it and is not a termination).
+    A unit of the enterprise structure stands for a ПодразделенияОрганизаций through its `Источник`."""
+    today = settings.today.isoformat()
+    try:
+        positions = {unit: _ref(row.get("ПозицияШтатногоРасписания_Key")) for unit, row in _slice_last(
+            client.iter_entities(STAFF_HEADS_ENTITY, select=["Period", "Подразделение_Key", "ПозицияШтатногоРасписания_Key"],
+                                 orderby="Подразделение_Key,Period"), "Подразделение_Key", today).items()}
+        positions = {unit: position for unit, position in positions.items() if position}
+        departments = {row["Ref_Key"]: _ref(row.get("Источник")) for row in client.iter_entities(
+            STRUCTURE_ENTITY, select=["Ref_Key", "Источник", "Источник_Type"], orderby="Ref_Key")
+            if str(row.get("Источник_Type") or "").endswith("Catalog_ПодразделенияОрганизаций")}
+        history = ["Period", "Сотрудник_Key", "ФизическоеЛицо_Key", "ДолжностьПоШтатномуРасписанию_Key", "ВидСобытия", "Active"]
+        candidates = {r["Сотрудник_Key"] for r in _rows_where(client, HISTORY_ENTITY, "ДолжностьПоШтатномуРасписанию_Key",
+                                                              sorted(set(positions.values())), history)}
+        records = [r for r in _rows_where(client, HISTORY_ENTITY, "Сотрудник_Key", sorted(candidates), history)
+                   if r.get("Active", True)]
+    except PayrollNotPublished as exc:
+        problems.append(RecordProblem("heads", exc.entity or STAFF_HEADS_ENTITY, "", "heads_not_published", exc.message,
+                                      blocking=False))
+        return []
+    holders: dict[str, tuple[str, str]] = {}  # position -> (since, person): the longest holder when several
+    for row in _slice_last(records, "Сотрудник_Key", today).values():
+        position = _ref(row.get("ДолжностьПоШтатномуРасписанию_Key"))
+        if position and row.get("ВидСобытия") != "Увольнение" and row.get("ФизическоеЛицо_Key"):
+            since = str(row.get("Period") or "")[:10]
+            if position not in holders or since < holders[position][0]:
+                holders[position] = (since, row["ФизическоеЛицо_Key"])
+    heads = {departments[unit]: holders[position][1] for unit, position in positions.items()
+             if departments.get(unit) and position in holders}
+    return [{"department_guid": department, "person_guid": person} for department, person in sorted(heads.items())]
 
 
 # -- facts about one employee (checking a request before its document is made) --------------------------

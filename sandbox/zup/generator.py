@@ -25,6 +25,10 @@ NULL_GUID = "00000000-0000-0000-0000-000000000000"
 HEADS_ENTITY = "InformationRegister_ПодразделенияОрганизацииРуководители"
 ABSENCE_ENTITY = "InformationRegister_ДанныеСостоянийСотрудников_RecordType"
 CURRENT_ENTITY = "InformationRegister_ТекущиеКадровыеДанныеСотрудников"
+# КОРП with a staff schedule (sandbox/zup/metadata.py names the dump files).
+STAFF_HEADS_ENTITY = "InformationRegister_ПозицииРуководителейПодразделений"
+STRUCTURE_ENTITY = "Catalog_СтруктураПредприятия"
+HISTORY_ENTITY = "InformationRegister_КадроваяИсторияСотрудников_RecordType"
 
 
 def dt(day: date | None) -> str:
@@ -288,7 +292,52 @@ class _Generator:
                               "Руководитель_Key": rng.choice(staff)["ФизическоеЛицо_Key"], "Active": True})
         for entity in (ABSENCE_ENTITY, HEADS_ENTITY, "Catalog_Сотрудники", CURRENT_ENTITY):
             self.base.rows(entity)
+        self.staff_positions()
         return self.base
+
+    def staff_positions(self) -> None:
+        """The same heads as КОРП with a staff schedule keeps them (no randomness: the rest stays as it was).
+
+        Catalog_СтруктураПредприятия: a unit per department (`Источник` is the department).
+        ПозицииРуководителейПодразделений (scriperirkth/zup-structure): the unit's head position, from the
+        dates of the heads above. КадроваяИсторияСотрудников: the record that puts a head's employment on
+        that position, and the one that moves the previous head off it. Simplification (a guess at nothing,
+        but partial): the sandbox writes history records only for heads' employments.
+        """
+        units = {}
+        for department in self.base.rows("Catalog_ПодразделенияОрганизаций"):
+            unit = str(uuid.UUID(int=int(uuid.UUID(department["Ref_Key"])) ^ 1))
+            units[department["Ref_Key"]] = unit
+            self.base.rows(STRUCTURE_ENTITY).append({
+                "Ref_Key": unit, "Description": department["Description"], "DeletionMark": False, "IsFolder": False,
+                "Parent_Key": units.get(department["Parent_Key"], NULL_GUID), "Источник": department["Ref_Key"],
+                "Источник_Type": "StandardODATA.Catalog_ПодразделенияОрганизаций", "СоответствуетСтруктуреЮридическихЛиц": True})
+        jobs = {(r["ФизическоеЛицо_Key"], r["ТекущееПодразделение_Key"]): r for r in self.base.rows(CURRENT_ENTITY)}
+        history = self.base.rows(HISTORY_ENTITY)
+        rows = sorted(self.base.rows(HEADS_ENTITY), key=lambda r: (r["Подразделение_Key"], r["Period"]))
+        previous: dict[str, dict] = {}
+        for row in rows:
+            department = row["Подразделение_Key"]
+            position = str(uuid.UUID(int=int(uuid.UUID(department)) ^ 2))
+            self.base.rows(STAFF_HEADS_ENTITY).append({"Period": row["Period"], "Подразделение_Key": units[department],
+                                                       "ПозицияШтатногоРасписания_Key": position, "Active": True})
+            job = jobs.get((row["Руководитель_Key"], department))
+            if job is None:
+                continue
+            record = {"Recorder": str(uuid.UUID(int=int(uuid.UUID(job["Сотрудник_Key"])) ^ len(history) + 3)),
+                      "Recorder_Type": "StandardODATA.Document_КадровыйПеревод", "LineNumber": "1", "Active": True,
+                      "Period": row["Period"], "Сотрудник_Key": job["Сотрудник_Key"],
+                      "ФизическоеЛицо_Key": job["ФизическоеЛицо_Key"], "ГоловнаяОрганизация_Key": job["ГоловнаяОрганизация_Key"],
+                      "Организация_Key": job["ТекущаяОрганизация_Key"], "Подразделение_Key": department,
+                      "Должность_Key": job["ТекущаяДолжность_Key"], "ДолжностьПоШтатномуРасписанию_Key": position,
+                      "ВидСобытия": "Перемещение"}
+            before = previous.get(department)
+            if before is not None and before["Сотрудник_Key"] != job["Сотрудник_Key"]:
+                # The previous head moves off the position on the day the new one takes it.
+                history.append({**before, "Recorder": record["Recorder"], "Period": row["Period"],
+                                "ДолжностьПоШтатномуРасписанию_Key": NULL_GUID})
+            history.append(record)
+            previous[department] = record
 
     def absences_for(self, employee: dict, hired: date) -> None:
         rng, today = self.rng, self.today
