@@ -169,5 +169,5 @@ def test_redirects_are_not_followed(installed):
     client = BitrixClient.for_portal(portal)
     with pytest.raises(BitrixError) as raised:
         client.call("profile")
-    assert raised.value.code == "UNEXPECTED_REDIRECT" and raised.value.http_status == 301
+    assert raised.value.code == "UNEXPECTED_REDIRECT" and raised.value.http_status == 302
     assert "elsewhere.example" in raised.value.description

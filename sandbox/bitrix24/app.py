@@ -15,6 +15,7 @@ from . import methods
 from .phpquery import flatten, nest, parse_query
 from .state import PortalState, RestError
 
+_WEBHOOK_PATH = re.compile(r"^(?P<user>\d+)/(?P<key>[^/]+)/(?P<method>[^/]+/?)$")
 _REF = re.compile(r"\$result\[([^\]]+)\]((?:\[[^\]]*\])*)")
 
 
@@ -37,14 +38,16 @@ def _time_block(started: float) -> dict[str, Any]:
             "operating": 0, "operating_reset_at": int(finish) + 600}
 
 
-def _run_method(state: PortalState, name: str, caller: int, params: dict) -> tuple[Any, int | None, int | None]:
+def _run_method(state: PortalState, name: str, caller: int, params: dict,
+                scopes: tuple[str, ...] | None = None) -> tuple[Any, int | None, int | None]:
+    """`scopes`: a webhook's own; an application's come from its registration."""
     if name == "batch":
         raise RestError(400, "ERROR_BATCH_METHOD_NOT_ALLOWED", "Nested batch is not allowed")
     entry = methods.METHODS.get(name)
     if entry is None:
         raise RestError(404, "ERROR_METHOD_NOT_FOUND", "Method not found!")
     scope, admin_only, handler = entry
-    if scope and scope not in state.app.scope:
+    if scope and scope not in (state.app.scope if scopes is None else scopes):
         raise RestError(403, "insufficient_scope", "The request requires higher privileges than provided by the access token")
     if admin_only and not state.users.get(caller, {}).get("IS_ADMIN"):
         raise RestError(403, "ACCESS_DENIED", "Access denied")
@@ -76,13 +79,22 @@ def _resolve(value: str, results: dict[str, Any]) -> str:
     return _REF.sub(replace, value)
 
 
-def _run_batch(state: PortalState, caller: int, params: dict) -> dict[str, Any]:
+def _resolve_all(value: Any, results: dict[str, Any]) -> Any:
+    if isinstance(value, dict):
+        return {k: _resolve_all(v, results) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve_all(v, results) for v in value]
+    return _resolve(value, results) if isinstance(value, str) else value
+
+
+def _run_batch(state: PortalState, caller: int, params: dict, scopes: tuple[str, ...] | None = None) -> dict[str, Any]:
     commands = params.get("cmd") or {}
     if isinstance(commands, list):
         commands = {str(i): c for i, c in enumerate(commands)}
     if len(commands) > 50:
         raise RestError(400, "ERROR_BATCH_LENGTH_EXCEEDED", "Max batch length exceeded")
-    halt = str(params.get("halt", "0")) in ("1", "true", "Y")
+    # A form body sends halt=1; a JSON body (b24pysdk) sends "halt": true.
+    halt = params.get("halt") is True or str(params.get("halt", "0")).lower() in ("1", "true", "y")
     results: dict[str, Any] = {}
     errors: dict[str, Any] = {}
     totals: dict[str, Any] = {}
@@ -93,8 +105,10 @@ def _run_batch(state: PortalState, caller: int, params: dict) -> dict[str, Any]:
         name, _, query = str(raw).partition("?")
         name = name.removesuffix(".json")
         try:
-            sub_params = parse_query(_resolve(query, results)) if query else {}
-            result, total, nxt = _run_method(state, name, caller, sub_params)
+            # The command's query is decoded first and the references resolved in its values, so an encoded
+            # `%24result%5B1%5D…` (b24pysdk) is resolved like a bare `$result[1]…` (guess at the order).
+            sub_params = _resolve_all(parse_query(query), results) if query else {}
+            result, total, nxt = _run_method(state, name, caller, sub_params, scopes)
         except RestError as exc:
             errors[key] = {"error": exc.code, "error_description": exc.description}
             if halt:
@@ -118,12 +132,17 @@ def create_portal_app(state: PortalState) -> Flask:
     @app.route("/rest/<path:name>", methods=["GET", "POST"])
     def rest(name: str):
         started = time.time()
-        name = name.removesuffix(".json")
+        # `/rest/user.get`, `/rest/user.get.json`, `/rest/user.get/` (b24pysdk), and an incoming webhook's
+        # `/rest/<user ID>/<key>/user.get` (the REST docs' webhook examples).
+        webhook = _WEBHOOK_PATH.match(name)
+        name = (webhook.group("method") if webhook else name).rstrip("/").removesuffix(".json")
         faults = state.faults
         with state.lock:
             state.stats["http_requests"] += 1
             if faults.moved_to:
-                return Response(status=301, headers={"Location": f"{faults.moved_to.rstrip('/')}/rest/{name}"})
+                # A portal that changed its address redirects with 302, which b24pysdk follows by switching
+                # its token's domain (credentials/bitrix_token.py); issue 9 reports the code.
+                return Response(status=302, headers={"Location": f"{faults.moved_to.rstrip('/')}/rest/{name}"})
             if faults.take("drop"):
                 _drop_connection()
                 return Response(status=500)
@@ -138,12 +157,15 @@ def create_portal_app(state: PortalState) -> Flask:
         params = _request_params()
         try:
             with state.lock:
-                caller = state.user_for_token(params.pop("auth", None))
+                if webhook:
+                    caller, scopes = state.user_for_webhook(int(webhook.group("user")), webhook.group("key"))
+                else:
+                    caller, scopes = state.user_for_token(params.pop("auth", None)), None
                 if name == "batch":
                     state.count("batch")
-                    result, total, nxt = _run_batch(state, caller, params), None, None
+                    result, total, nxt = _run_batch(state, caller, params, scopes), None, None
                 else:
-                    result, total, nxt = _run_method(state, name, caller, params)
+                    result, total, nxt = _run_method(state, name, caller, params, scopes)
         except RestError as exc:
             return jsonify(exc.body()), exc.status
         body: dict[str, Any] = {"result": result}
@@ -240,6 +262,16 @@ def create_portal_app(state: PortalState) -> Flask:
                 state.max_users = int(data["max_users"])
             state.bucket.level = 0.0
         return jsonify(ok=True)
+
+    @app.post("/_sandbox/webhook")
+    def control_webhook():
+        """Make an incoming webhook for a user, with scopes (what the portal's Developer resources page does)."""
+        data = request.get_json(silent=True) or {}
+        with state.lock:
+            user_id = int(data.get("user_id") or 1)
+            key = str(data.get("key") or secrets.token_hex(8))
+            state.webhooks[(user_id, key)] = tuple(data.get("scopes") or state.app.scope)
+        return jsonify(url=f"{state.client_endpoint}{user_id}/{key}/", user_id=user_id, key=key)
 
     @app.post("/_sandbox/site")
     def control_site():

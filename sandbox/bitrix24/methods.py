@@ -107,7 +107,8 @@ _USER_WRITABLE = {"XML_ID", "NAME", "LAST_NAME", "SECOND_NAME", "TITLE", "EMAIL"
 _USER_OUT = ["ID", "ACTIVE", "NAME", "LAST_NAME", "SECOND_NAME", "EMAIL", "XML_ID", "WORK_POSITION",
              "PERSONAL_GENDER", "PERSONAL_BIRTHDAY", "PERSONAL_MOBILE", "WORK_PHONE", "UF_DEPARTMENT",
              "UF_EMPLOYMENT_DATE", "UF_PHONE_INNER", "USER_TYPE", "DATE_REGISTER"]
-_RESERVED_USER_GET = {"sort", "order", "FILTER", "filter", "ADMIN_MODE", "select", "SELECT", "IMAGE_RESIZE", "start", "auth"}
+# What user.get may filter by: the fields it returns (getAllowedUserFields), plus IS_ONLINE and USER_TYPE.
+_USER_FILTERABLE = frozenset(_USER_OUT) | {"IS_ONLINE", "USER_TYPE", "HAS_DEPARTAMENT", "NAME_SEARCH", "FIND"}
 
 
 def _user_fields(params: dict, *, creating: bool) -> dict[str, Any]:
@@ -233,16 +234,32 @@ def user_update(state, caller, params):
     return True
 
 
+def _bare(key: str) -> str:
+    for candidate in _OPS:
+        if key.startswith(candidate):
+            return key[len(candidate):]
+    return key
+
+
 @method("user.get", "user")
 def user_get(state, caller, params):
-    filters = dict(params.get("FILTER") or params.get("filter") or {})
-    filters.update({k: v for k, v in params.items() if k not in _RESERVED_USER_GET})
+    """As rest/lib/api/user.php `userGet` reads its query (yuliai/bitrix-modules).
+
+    Keys in any case (`array_change_key_case(CASE_UPPER)`); SORT and ORDER sort only when both are given
+    (else ID ascending, `prepareUserGetOrder`); a FILTER array replaces the query as the filter, otherwise the
+    query itself is the filter; `prepareUserFilter` keeps only the user's allowed fields (with their
+    operators), so SORT, ORDER, START and keys such as fast_bitrix24's `__order` filter nothing.
+    """
+    query = {str(k).upper(): v for k, v in params.items()}
+    source = query["FILTER"] if isinstance(query.get("FILTER"), dict) else query
+    filters = {k.upper(): v for k, v in source.items() if _bare(k.upper()) in _USER_FILTERABLE}
     rows = _filtered(list(state.users.values()), filters)
-    sort_key = str(params.get("sort") or "ID").upper()
-    reverse = str(params.get("order") or "ASC").upper() == "DESC"
+    sort, order = query.get("SORT"), query.get("ORDER")
+    sort_key = str(sort).upper() if sort and order and isinstance(sort, str) else "ID"
+    reverse = bool(sort and order) and str(order).upper() == "DESC"
     rows.sort(key=lambda u: (_cmp_value(sort_key, u.get(sort_key)) is None, _cmp_value(sort_key, u.get(sort_key))),
               reverse=reverse)
-    page, total, nxt = _page(rows, params)
+    page, total, nxt = _page(rows, query)
     return [_user_out(u) for u in page], total, nxt
 
 
@@ -289,13 +306,46 @@ def _ancestors(state: PortalState, dep_id: int) -> set[int]:
     return seen
 
 
+_DEPARTMENT_FIELDS = ("ID", "NAME", "SORT", "PARENT", "UF_HEAD")
+
+
 @method("department.get", "department")
 def department_get(state, caller, params):
-    filters = {k: v for k, v in params.items() if k in ("ID", "NAME", "SORT", "PARENT", "UF_HEAD")}
+    """As intranet/classes/general/rest.php `departmentGet` reads its query (yuliai/bitrix-modules).
+
+    A FILTER array replaces the query; `prepareDeptData` keeps only the keys ID, NAME, SORT, PARENT and
+    UF_HEAD as they are spelled, so an operator such as `>ID` is no filter there either; `prepareSort`
+    sorts by SORT (when it names one of those fields) and ORDER, else by LEFT_MARGIN, the tree's order
+    (parents before their children; siblings by SORT, then ID: a guess at the iblock's margins).
+    """
+    query = params["FILTER"] if isinstance(params.get("FILTER"), dict) else params
+    filters = {k: v for k, v in query.items() if k in _DEPARTMENT_FIELDS}
     rows = _filtered(list(state.departments.values()), filters)
-    rows.sort(key=lambda d: d["ID"])
+    upper = {str(k).upper(): v for k, v in query.items()}
+    sort = str(upper.get("SORT") or "").upper() if isinstance(upper.get("SORT"), str) else ""
+    if sort in _DEPARTMENT_FIELDS:
+        reverse = str(upper.get("ORDER") or "").upper() == "DESC"
+        rows.sort(key=lambda d: (d[sort] is None, _cmp_value(sort, d[sort]) if d[sort] is not None else 0), reverse=reverse)
+    else:
+        order = _tree_order(state)
+        rows.sort(key=lambda d: order.get(d["ID"], len(order)))
     page, total, nxt = _page(rows, params)
     return [_dep_out(d) for d in page], total, nxt
+
+
+def _tree_order(state: PortalState) -> dict[int, int]:
+    children: dict[int | None, list[dict]] = {}
+    for dep in state.departments.values():
+        children.setdefault(dep["PARENT"] if dep["PARENT"] in state.departments else None, []).append(dep)
+    order: dict[int, int] = {}
+
+    def walk(parent: int | None) -> None:
+        for dep in sorted(children.get(parent, []), key=lambda d: (d["SORT"], d["ID"])):
+            if dep["ID"] not in order:
+                order[dep["ID"]] = len(order)
+                walk(dep["ID"])
+    walk(None)
+    return order
 
 
 @method("department.fields", "department")

@@ -20,7 +20,7 @@ class RunningPortal:
 
     @property
     def url(self) -> str:
-        return f"http://{self.state.domain}"
+        return self.state.client_endpoint.removesuffix("/rest/")
 
     @property
     def oauth_host(self) -> str:
@@ -37,16 +37,21 @@ def start_portal(
     host: str = "127.0.0.1",
     port: int = 0,
     oauth_port: int = 0,
+    tls: tuple[str, str] | None = None,
     **state_options,
 ) -> RunningPortal:
-    """Start both listeners in background threads; port 0 picks a free port."""
+    """Start both listeners in background threads; port 0 picks a free port.
+
+    `tls` (certificate file, key file) serves both over HTTPS, for clients that, like b24pysdk, only
+    speak https://<domain>/rest/."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     placeholder = PortalState(domain="pending", app=app, **state_options)
-    portal_server = make_server(host, port, create_portal_app(placeholder), threaded=True)
-    oauth_server = make_server(host, oauth_port, create_oauth_app(placeholder), threaded=True)
+    portal_server = make_server(host, port, create_portal_app(placeholder), threaded=True, ssl_context=tls)
+    oauth_server = make_server(host, oauth_port, create_oauth_app(placeholder), threaded=True, ssl_context=tls)
+    scheme = "https" if tls else "http"
     placeholder.domain = f"{host}:{portal_server.server_port}"
-    placeholder.client_endpoint = f"http://{placeholder.domain}/rest/"
-    placeholder.server_endpoint = f"http://{host}:{oauth_server.server_port}/rest/"
+    placeholder.client_endpoint = f"{scheme}://{placeholder.domain}/rest/"
+    placeholder.server_endpoint = f"{scheme}://{host}:{oauth_server.server_port}/rest/"
     for server in (portal_server, oauth_server):
         threading.Thread(target=server.serve_forever, daemon=True, name=f"sandbox-{server.server_port}").start()
     return RunningPortal(placeholder, portal_server, oauth_server)

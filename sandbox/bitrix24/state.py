@@ -45,7 +45,7 @@ class Faults:
     slow_seconds: float = 0.0  # how long a "slow" answer takes (beyond the client's timeout)
     slow: int = 0
     drop: int = 0  # close the connection without answering
-    moved_to: str = ""  # the portal changed its address: REST answers 301 to it
+    moved_to: str = ""  # the portal changed its address: REST answers 302 to it
     operating_limit: dict[str, float] = field(default_factory=dict)  # method -> seconds blocked from now
 
     def take(self, name: str) -> bool:
@@ -140,6 +140,8 @@ class PortalState:
         # Every method called and its parameters (the contract test checks them against its table); the
         # first CALLS_KEPT of each method are kept, so a benchmark's 20,000 users do not fill the memory.
         self.calls: dict[str, list[dict[str, Any]]] = {}
+        # Incoming webhooks: (user ID, key) -> the scopes it was made with (/rest/<user>/<key>/<method>).
+        self.webhooks: dict[tuple[int, str], tuple[str, ...]] = {}
         self._seed()
 
     # -- ids and seed ---------------------------------------------------------------------------------
@@ -202,6 +204,14 @@ class PortalState:
         if token.expires_at <= time.time():
             raise RestError(401, "expired_token", "The access token provided has expired.")
         return token.user_id
+
+    def user_for_webhook(self, user_id: int, key: str) -> tuple[int, tuple[str, ...]]:
+        """An incoming webhook acts as the user who made it, with the scopes it was given."""
+        scopes = self.webhooks.get((user_id, key))
+        if scopes is None or user_id not in self.users:
+            # rest/lib/oauth/auth.php answers a wrong webhook key this way (guess: the wording).
+            raise RestError(401, "INVALID_CREDENTIALS", "Invalid request credentials")
+        return user_id, scopes
 
     def expire_all_tokens(self) -> None:
         for token in self.access_tokens.values():
