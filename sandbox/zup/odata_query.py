@@ -183,6 +183,13 @@ class _Parser:
         return predicate
 
 
+def fields_named(text: str | None) -> set[str]:
+    """The fields a $filter names (for the contract test's record of calls)."""
+    if not text:
+        return set()
+    return {value for kind, value in _tokens(text) if kind == "field" and value not in _FUNCTIONS}
+
+
 def compile_filter(text: str | None, *, unlimited: frozenset[str] = frozenset(),
                    known: frozenset[str] | None = None) -> Predicate:
     """`unlimited`: the entity's fields of unlimited length, which no comparison may name; `known`: the

@@ -18,7 +18,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from .generator import Infobase, generate_company
 from .metadata import EDITION_RU, EDITIONS, EntityType, edmx, entity_types
-from .odata_query import QueryError, compile_filter, sort_rows
+from .odata_query import QueryError, compile_filter, fields_named, sort_rows
 
 BASE_PATH = "/zup/odata/standard.odata/"
 # `Catalog_X(guid'…')`, a register record `InformationRegister_X(Name=guid'…',Period=datetime'…')`, and a
@@ -43,6 +43,9 @@ class ZupState:
     slow_seconds: float = 0.0
     slow_post_seconds: float = 0.0  # extra time 1C takes to write a document (a POST)
     requests: int = 0
+    # Every data request: method, entity set, and the fields it names ($select, $filter, $orderby, the body),
+    # for the contract test (tests/contract/).
+    calls: list[dict] = field(default_factory=list)
     posts: int = 0  # POSTs that reached the infobase (a test waits for one, then kills the writer)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _cache: dict = field(default_factory=dict)
@@ -126,6 +129,7 @@ def create_zup_app(state: ZupState) -> Flask:
                 # Guess (issue 9 calls it unconfirmed): a set that is not published answers with odata.error,
                 # 404 by default; a test can make it 400, the other shape seen in 1C's answers.
                 return odata_error(state.unpublished_status, "9", f"Не найден сегмент '{entity}'")
+            _record(state, entity)
             refused = _refused_options(request.args)
             if refused:
                 return refused
@@ -157,6 +161,23 @@ def create_zup_app(state: ZupState) -> Flask:
 
     _control_routes(app, state)
     return app
+
+
+def _record(state: ZupState, entity: str) -> None:
+    args = request.args
+    named: set[str] = {s.strip() for s in args.get("$select", "").split(",") if s.strip()}
+    named |= {part.strip().split(" ")[0] for part in args.get("$orderby", "").split(",") if part.strip()}
+    try:
+        named |= fields_named(args.get("$filter"))
+    except QueryError:
+        pass
+    body = request.get_json(silent=True) if request.method in ("POST", "PATCH") else None
+    for name, value in (body or {}).items() if isinstance(body, dict) else ():
+        named.add(name)
+        if isinstance(value, list):
+            named |= {f"{name}/{column}" for row in value if isinstance(row, dict) for column in row}
+    if len(state.calls) < 5000:
+        state.calls.append({"method": request.method, "entity": entity, "fields": sorted(named)})
 
 
 # The query options the sandbox serves (1C's standard interface: kb.1ci.com Developer Guide 17.4.13 lists
