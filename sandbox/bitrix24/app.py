@@ -65,7 +65,7 @@ def _run_method(state: PortalState, name: str, caller: int, params: dict,
 
 
 def _resolve(value: str, results: dict[str, Any]) -> str:
-    """Substitute `$result[key][path…]` with earlier results (an unresolved reference becomes empty)."""
+    """Substitute `$result[key][path…]` with earlier results (an unresolved one becomes empty: guess [G-batch-unresolved])."""
     def replace(match: re.Match) -> str:
         node: Any = results.get(match.group(1))
         for part in re.findall(r"\[([^\]]*)\]", match.group(2)):
@@ -106,7 +106,7 @@ def _run_batch(state: PortalState, caller: int, params: dict, scopes: tuple[str,
         name = name.removesuffix(".json")
         try:
             # The command's query is decoded first and the references resolved in its values, so an encoded
-            # `%24result%5B1%5D…` (b24pysdk) is resolved like a bare `$result[1]…` (guess at the order).
+            # `%24result%5B1%5D…` (b24pysdk) is resolved like a bare `$result[1]…`: guess [G-batch-unresolved].
             sub_params = _resolve_all(parse_query(query), results) if query else {}
             result, total, nxt = _run_method(state, name, caller, sub_params, scopes)
         except RestError as exc:

@@ -86,7 +86,7 @@ def _match(row: dict, key: str, expected: Any) -> bool:
     a, e = _cmp_value(key, actual), _cmp_value(key, expected)
     if op in (">", ">=", "<", "<="):
         if e == "" or e is None:
-            return True  # an empty bound is no bound
+            return True  # an empty bound is no bound: guess [G-batch-unresolved]
         try:
             return {">": a > e, ">=": a >= e, "<": a < e, "<=": a <= e}[op]
         except TypeError:
@@ -136,7 +136,7 @@ def _site_day(state: PortalState, value: str) -> date | None:
     """A date in the site's format, as main/lib/type/date.php `Date::isCorrect` checks it
     (date_parse_from_format with FORMAT_DATE): `2024-03-01` is not a date on a DD.MM.YYYY site.
     Source: main/lib/type/date.php and main/lib/userfield/types/datetype.php as issue 9 reads them (not
-    re-read here); the site formats' table is a guess beyond DD.MM.YYYY and MM/DD/YYYY."""
+    re-read here); the site formats' table is a guess beyond DD.MM.YYYY and MM/DD/YYYY [G-site-date-format]."""
     try:
         return datetime.strptime(str(value).strip(), _SITE_FORMATS[state.date_format]).date()
     except (KeyError, ValueError):
@@ -164,7 +164,7 @@ def _checked_dates(state: PortalState, fields: dict[str, Any]) -> dict[str, Any]
         if name in checked and str(checked[name] or "").strip():
             day = parse(state, checked[name])
             if day is None:
-                # The message's wording is a guess; the field and the refusal are the source's.
+                # The message's wording is a guess [G-date-refusal-wording]; the field and the refusal are the source's.
                 raise core_error(f"Неверный формат даты в поле {name}: «{checked[name]}» (формат сайта "
                                  f"{state.date_format})", "")
             checked[name] = day.isoformat()
@@ -316,7 +316,7 @@ def department_get(state, caller, params):
     A FILTER array replaces the query; `prepareDeptData` keeps only the keys ID, NAME, SORT, PARENT and
     UF_HEAD as they are spelled, so an operator such as `>ID` is no filter there either; `prepareSort`
     sorts by SORT (when it names one of those fields) and ORDER, else by LEFT_MARGIN, the tree's order
-    (parents before their children; siblings by SORT, then ID: a guess at the iblock's margins).
+    (parents before their children; siblings by SORT, then ID: a guess at the iblock's margins [G-department-order]).
     """
     query = params["FILTER"] if isinstance(params.get("FILTER"), dict) else params
     filters = {k: v for k, v in query.items() if k in _DEPARTMENT_FIELDS}
@@ -480,7 +480,7 @@ def calendar_event_add(state, caller, params):
     `section` is optional: a passed one must be the owner's (else the section error) and editable by the
     caller (`PERM.edit`, else "Access denied"); an empty one is auto-detected, the owner's calendar being
     created when they have none (`autoDetectSection`, `autoCreateSection`). Who may write into whose calendar
-    (the owner, or a portal administrator) is a guess: the portal's calendar access settings decide it.
+    (the owner, or a portal administrator) is a guess [G-calendar-access]: the portal's calendar access settings decide it.
     """
     owner = _owner(params)
     for required in ("from", "to", "name"):

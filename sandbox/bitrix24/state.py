@@ -104,7 +104,7 @@ class PortalState:
         self.app = app
         self.license_family = license_family
         self.language = "ru"
-        # The site's date format (FORMAT_DATE of the site's culture). Guess (no source for the cloud's per-language
+        # The site's date format (FORMAT_DATE of the site's culture). Guess [G-site-date-format] (no source for the cloud's per-language
         # defaults): DD.MM.YYYY, as on a Russian portal; tests set another with control "site".
         self.date_format = "DD.MM.YYYY"
         self.bucket = LeakyBucket(rate, burst, limits_enabled)
@@ -209,7 +209,7 @@ class PortalState:
         """An incoming webhook acts as the user who made it, with the scopes it was given."""
         scopes = self.webhooks.get((user_id, key))
         if scopes is None or user_id not in self.users:
-            # rest/lib/oauth/auth.php answers a wrong webhook key this way (guess: the wording).
+            # A wrong webhook key: 401 INVALID_CREDENTIALS. Guess [G-webhook-refusal] (code and wording).
             raise RestError(401, "INVALID_CREDENTIALS", "Invalid request credentials")
         return user_id, scopes
 

@@ -301,8 +301,8 @@ class _Generator:
         Catalog_СтруктураПредприятия: a unit per department (`Источник` is the department).
         ПозицииРуководителейПодразделений (scriperirkth/zup-structure): the unit's head position, from the
         dates of the heads above. КадроваяИсторияСотрудников: the record that puts a head's employment on
-        that position, and the one that moves the previous head off it. Simplification (a guess at nothing,
-        but partial): the sandbox writes history records only for heads' employments.
+        that position, and the one that moves the previous head off it. Simplification [Z-partial-history]:
+        the sandbox writes history records only for heads' employments.
         """
         units = {}
         for department in self.base.rows("Catalog_ПодразделенияОрганизаций"):

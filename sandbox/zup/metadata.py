@@ -38,7 +38,7 @@ _RECORDER = {"Recorder": "Edm.String", "Recorder_Type": "Edm.String", "LineNumbe
 _PERIODIC = {"Period": "Edm.DateTime"}
 
 # Tabular-section columns the reference lists by name only; these are references (so `…_Key`), by the
-# types in the same dumps' Documents/*.xml and Catalogs/*.xml.
+# types in the same dumps' Documents/*.xml and Catalogs/*.xml; the other columns are typed as strings [Z-column-types].
 _REFERENCE_COLUMNS = frozenset({"ВидОтпуска", "ВидРасчета", "ВидРасчетаКомпенсации", "ВидВремени", "Сотрудник",
                                 "СтатьяФинансирования", "СтатьяРасходов", "СпособОтраженияЗарплатыВБухучете", "Вид"})
 
@@ -113,7 +113,7 @@ def _type_problem(name: str, edm: str, value) -> list[str]:
 def _edm(type_text: str) -> str:
     kind = type_text.split(".")[0].split(",")[0].strip()
     return {"Cat": "Edm.Guid", "Doc": "Edm.Guid", "ChartOfCalculationTypesRef": "Edm.Guid", "dateTime": "Edm.DateTime",
-            "boolean": "Edm.Boolean", "decimal": "Edm.Double"}.get(kind, "Edm.String")
+            "boolean": "Edm.Boolean", "decimal": "Edm.Double"}.get(kind, "Edm.String")  # [Z-edm-types]
 
 
 def _properties(entry: dict) -> dict[str, str]:

@@ -5,7 +5,7 @@ substringof('…', Field) and startswith(Field, '…')), $orderby (field [asc|de
 An unlimited string (a Length 0 string attribute, such as the `Комментарий` of every document hrsync
 writes: Document_Отпуск, _ОтпускБезСохраненияОплаты, _РаботаСверхурочно, _ЗаявкаНаОтпуск in both dumps)
 cannot be compared with eq/ne/gt/… in 1C's query language, which $filter is translated to; ПОДОБНО (LIKE),
-which substringof and startswith become, is allowed. The error's wording is a guess."""
+which substringof and startswith become, is allowed. The error's wording is a guess [Z-error-wording]."""
 from __future__ import annotations
 
 import re
@@ -145,7 +145,7 @@ class _Parser:
         kind, value = self.take()
         if kind == "field":
             if self.known is not None and value not in self.known:
-                # Guess (no source for the wording): 1C refuses a field the entity set does not have.
+                # Guess [Z-unknown-field]: 1C refuses a field the entity set does not have (no source for the wording).
                 raise QueryError(f"Неизвестное поле {value}")
             if compared and value in self.unlimited:
                 raise QueryError(f"Поле {value} имеет неограниченную длину: его нельзя сравнивать (используйте "

@@ -126,7 +126,7 @@ def create_zup_app(state: ZupState) -> Flask:
                 return Response(edmx(names, state.edition), mimetype="application/xml")
             entity_type = types.get(entity)
             if entity_type is None or entity in state.unpublished:
-                # Guess (issue 9 calls it unconfirmed): a set that is not published answers with odata.error,
+                # Guess [Z-unpublished] (issue 9 calls it unconfirmed): a set that is not published answers with odata.error,
                 # 404 by default; a test can make it 400, the other shape seen in 1C's answers.
                 return odata_error(state.unpublished_status, "9", f"Не найден сегмент '{entity}'")
             _record(state, entity)
@@ -183,7 +183,7 @@ def _record(state: ZupState, entity: str) -> None:
 # The query options the sandbox serves (1C's standard interface: kb.1ci.com Developer Guide 17.4.13 lists
 # $filter, $select, $orderby, $top, $skip, $format, $inlinecount, $expand and allowedOnly). The sandbox refuses
 # the rest instead of ignoring them, and refuses $expand and a $format other than JSON, which it does not
-# implement (a real base does: there a client would get data, here an error that says so).
+# implement (a real base does: there a client would get data, here an error that says so) [Z-options].
 _SERVED_OPTIONS = frozenset({"$filter", "$select", "$orderby", "$top", "$skip", "$format", "$inlinecount", "allowedOnly",
                              "PostingModeOperational"})
 
@@ -250,7 +250,7 @@ def _keyed(state: ZupState, entity_type: EntityType, keyed: re.Match, root: str)
         return Response(status=200)
     if request.method == "DELETE":
         if not is_document:
-            # Guess: the sandbox lets a test delete only what hrsync could have written, documents.
+            # Guess [Z-delete-documents-only]: the sandbox lets a test delete only documents.
             return odata_error(403, "14", f"Удаление объектов {entity} в песочнице запрещено")
         state.infobase.documents.get(entity, {}).pop(record["Ref_Key"], None)
         state.infobase.rows(entity).remove(record)
@@ -279,7 +279,7 @@ def _same(stored: Any, wanted: str) -> bool:
 
 
 def _refused_body(entity: str, problems: list[str]) -> Response:
-    # Guess (no source for the code or the wording): 1C refuses a body that names a property the object
+    # Guess [Z-refused-body] (no source for the code or the wording): 1C refuses a body that names a property the object
     # lacks or gives a value of the wrong type, and writes nothing.
     return odata_error(400, "6", f"Ошибка записи {entity}: {'; '.join(problems)}")
 
