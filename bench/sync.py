@@ -2,7 +2,8 @@
 sandbox portal with the cloud's limits on (2 requests/s, burst 50), and a naive one-call-per-record
 run of the same plan for comparison.
 
-Minimum REST calls = writes ÷ 50 (rounded up) + calendar look-ups ÷ 50 + the calls the reads need;
+Minimum REST calls = writes ÷ 50 (rounded up) + the calls the reads need (absences name no calendar section,
+so there are no look-ups);
 the wall-time floor is what the leaky bucket allows: (calls − 50) ÷ 2 seconds.
 Targets: calls ≤ 1.1 × the minimum; a no-change resync writes nothing and reads in ≤ 2 + people ÷ 2,500 calls.
 
