@@ -49,6 +49,11 @@ def remove(*, user_id: int, event_id: int) -> Command:
     return Command("calendar.event.delete", {"type": "user", "ownerId": user_id, "id": event_id})
 
 
+def by_id(*, event_id: int) -> Command:
+    """calendar.event.getbyid: the event, or null when there is none (calendar_restservice.php EventGetById)."""
+    return Command("calendar.event.getbyid", {"id": event_id})
+
+
 def find(*, user_id: int, start: date | str, end: date | str) -> Command:
     return Command("calendar.event.get", {"type": "user", "ownerId": user_id, "from": _day(start), "to": _day(end)})
 

@@ -65,6 +65,8 @@ class Refused:
     op: o.Op
     code: str
     message: str
+    # The portal's refusal does not say whether the object is still there: ask it (see `send`).
+    ask_if_gone: bool = False
 
 
 @dataclass
@@ -117,7 +119,28 @@ class PortalWriter:
     def send(self, chunk: Chunk) -> ChunkResult:
         """One batch call. A failure of the whole call (transport, auth) raises: nothing is known written."""
         answers = self.client.batch(chunk.commands)
-        return ChunkResult([self._outcome(op, answers[key]) for op, key in chunk.ready])
+        outcomes = [self._outcome(op, answers[key]) for op, key in chunk.ready]
+        return ChunkResult(self._settle_removals(outcomes))
+
+    def _settle_removals(self, outcomes: list[Written | Refused]) -> list[Written | Refused]:
+        """An event removal the portal refused is done if the event is gone (deleted by hand).
+
+        calendar_restservice.php `EventDelete` answers a missing event with the same generic error as any
+        failed deletion (`CCalendar::DeleteEvent` returns false), so the app asks `calendar.event.getbyid`,
+        which answers null for an event that does not exist, rather than reading the message.
+        """
+        asked = {f"gone{index}": calendar.by_id(event_id=outcome.op.event_id)
+                 for index, outcome in enumerate(outcomes) if isinstance(outcome, Refused) and outcome.ask_if_gone}
+        if not asked:
+            return outcomes
+        answers = self.client.batch(asked)
+        settled = list(outcomes)
+        for key in asked:
+            index = int(key.removeprefix("gone"))
+            answer = answers.get(key)
+            if answer is not None and answer.ok and not answer.result:
+                settled[index] = Written(outcomes[index].op, outcomes[index].op.event_id)
+        return settled
 
     def _outcome(self, op: o.Op, answer: CommandOutcome) -> Written | Refused:
         write = _WRITES[type(op)]
@@ -253,7 +276,10 @@ def _event_target(writer: PortalWriter, op, result: Any) -> int | None:
 def _remove_absence_refused(writer: PortalWriter, op: o.RemoveAbsence, error: BitrixError) -> Written | Refused:
     if isinstance(error, BitrixNotFound):
         return Written(op, op.event_id)  # someone already deleted the event: what we wanted is the case
-    return _refused(writer, op, error)
+    refused = _absence_refused(writer, op, error)
+    if isinstance(error, (BitrixAccessDenied, BitrixObjectAccessDenied)):
+        return refused
+    return Refused(op, refused.code, refused.message, ask_if_gone=True)
 
 
 _WRITES: dict[type, _Write] = {

@@ -511,7 +511,8 @@ def _event_of(state: PortalState, params: dict) -> dict:
     owner = _owner(params)
     event = state.events.get(_int(params.get("id"), "id"))
     if event is None or event["OWNER_ID"] != owner:
-        raise core_error("Event not found", "")
+        # EventUpdate of a missing event: SaveEvent fails, CAL_REST_EVENT_UPDATE_ERROR [G-calendar-error-wording].
+        raise core_error("Error updating the event", "")
     return event
 
 
@@ -533,11 +534,24 @@ def calendar_event_update(state, caller, params):
 
 @method("calendar.event.delete", "calendar")
 def calendar_event_delete(state, caller, params):
-    event = _event_of(state, params)
+    """calendar_restservice.php `EventDelete`: an id is required; a missing event makes `CCalendar::DeleteEvent`
+    return false, answered with CAL_REST_EVENT_DELETE_ERROR like any failed deletion (its English text is not
+    in the mirror: the wording is a guess [G-calendar-error-wording])."""
+    event_id = _int(params.get("id"), "id")
+    event = state.events.get(event_id)
+    if event is None:
+        raise core_error("Error deleting the event", "")
     if not _may_write(state, caller, event["OWNER_ID"]):
         raise core_error("Access denied", "")
     del state.events[event["ID"]]
     return True
+
+
+@method("calendar.event.getbyid", "calendar")
+def calendar_event_getbyid(state, caller, params):
+    """calendar_restservice.php `EventGetById`: the event, or null when there is none."""
+    event = state.events.get(_int(params.get("id"), "id"))
+    return {**event, "ID": str(event["ID"]), "SECTION_ID": str(event["SECTION_ID"])} if event else None
 
 
 @method("calendar.event.get", "calendar")

@@ -54,6 +54,8 @@ BITRIX_METHODS: dict[str, Method] = {
     "calendar.event.update": _m("type ownerId id name from to skip_time accessibility", "",
                                 "DOCS api-reference/calendar/calendar-event/calendar-event-update.md"),
     "calendar.event.delete": _m("type ownerId id", "", "DOCS api-reference/calendar/calendar-event/calendar-event-delete.md"),
+    "calendar.event.getbyid": _m("id", "ID", "DOCS api-reference/calendar/calendar-event/calendar-event-get-by-id.md; "
+                                 "MODULE calendar/classes/general/calendar_restservice.php EventGetById (null if none)"),
     "calendar.event.get": _m("type ownerId from to", "ID OWNER_ID DESCRIPTION",
                              "DOCS api-reference/calendar/calendar-event/calendar-event-get.md"),
     # The workflow action and its answers.
