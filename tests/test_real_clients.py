@@ -159,6 +159,10 @@ def test_python_1c_odata_reads_metadata_keys_counts_and_writes(zup):
             assert read["Фамилия"] == one["Фамилия"]
             found = await persons.query(odata_filter=substringof(one["Фамилия"], "Фамилия"), select=["Ref_Key"])
             assert one["Ref_Key"] in {row["Ref_Key"] for row in found.value}
+            heads = InformationRegister(base, "ПодразделенияОрганизацииРуководители")
+            head = zup.state.infobase.rows("InformationRegister_ПодразделенияОрганизацииРуководители")[0]
+            record = await heads.get({"Period": f"datetime'{head['Period']}'", "Подразделение_Key": head["Подразделение_Key"]})
+            assert record["Руководитель_Key"] == head["Руководитель_Key"]  # a register record by its key
             states = InformationRegister(base, "ДанныеСостоянийСотрудников", record_type=True)
             assert await states.count(odata_filter=F("Сторно") == True) >= 0  # noqa: E712  (an OData boolean)
             drafts = Document(base, "ЗаявкаНаОтпуск")

@@ -47,15 +47,17 @@ _RU_ONLY = {
     # Documents/ЗаявкаНаОтпуск.xml: the attribute Сотрудник (Cat.Сотрудники); issue 9 and the reference README.
     "Document_ЗаявкаНаОтпуск": {"Сотрудник_Key": "Edm.Guid"},
 }
-_EXTRA_ENTITIES = {
+_EXTRA_ENTITIES: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
     # InformationRegisters/ПодразделенияОрганизацииРуководители.xml (both dumps): periodic by day, independent;
     # dimension Подразделение (Cat.ПодразделенияОрганизаций), resource Руководитель (Cat.ФизическиеЛица).
-    "InformationRegister_ПодразделенияОрганизацииРуководители": {
+    "InformationRegister_ПодразделенияОрганизацииРуководители": ({
         **_PERIODIC, "Active": "Edm.Boolean", "Подразделение_Key": "Edm.Guid", "Руководитель_Key": "Edm.Guid"},
+        ("Period", "Подразделение_Key")),
     # InformationRegisters/ПозицииРуководителейПодразделений.xml (scriperirkth/zup-structure): periodic,
     # dimension Подразделение (Cat.СтруктураПредприятия), resource ПозицияШтатногоРасписания (Cat.ШтатноеРасписание).
-    "InformationRegister_ПозицииРуководителейПодразделений": {
+    "InformationRegister_ПозицииРуководителейПодразделений": ({
         **_PERIODIC, "Active": "Edm.Boolean", "Подразделение_Key": "Edm.Guid", "ПозицияШтатногоРасписания_Key": "Edm.Guid"},
+        ("Period", "Подразделение_Key")),
 }
 
 
@@ -116,8 +118,10 @@ def _edm(type_text: str) -> str:
             "boolean": "Edm.Boolean", "decimal": "Edm.Double"}.get(kind, "Edm.String")  # [Z-edm-types]
 
 
-def _properties(entry: dict) -> dict[str, str]:
+def _properties(entry: dict) -> tuple[dict[str, str], list[str]]:
+    """The properties, and the register's dimensions (its key, with Period when periodic)."""
     out: dict[str, str] = {}
+    dimensions: list[str] = []
     for text in entry.get("fields", []):
         match = _FIELD.match(text)
         if match is None:
@@ -127,7 +131,9 @@ def _properties(entry: dict) -> dict[str, str]:
             out[names[0]], out[names[1]] = "Edm.String", "Edm.String"
         else:
             out[names[0]] = _edm(match.group("type"))
-    return out
+        if match.group("role") == "Dim":
+            dimensions += names
+    return out, dimensions
 
 
 def _columns(names: list[str]) -> dict[str, str]:
@@ -157,7 +163,8 @@ def entity_types(edition: str = EDITION_RU) -> dict[str, EntityType]:
             props.update(_HIERARCHICAL)
         if entry.get("Owners"):
             props.update(_SUBORDINATE)
-        props.update(_properties(entry))
+        own, dimensions = _properties(entry)
+        props.update(own)
         if edition == EDITION_RU:
             props.update(_RU_ONLY.get(name, {}))
         tabular = {section: _columns(columns) for section, columns in entry.get("tabular_sections", {}).items()}
@@ -168,11 +175,12 @@ def entity_types(edition: str = EDITION_RU) -> dict[str, EntityType]:
             if flat:  # recorder-subordinate: flat records in …_RecordType (kb.1ci.com 17.4.13)
                 types[flat] = EntityType(flat, {**_RECORDER, **props}, keys=("Recorder", "LineNumber"))
                 continue
-            types[name] = EntityType(name, props, keys=tuple(p for p in props if p.endswith("_Key")) or ("Period",))
+            periodic = ("Period",) if "Period" in props else ()
+            types[name] = EntityType(name, props, keys=periodic + tuple(dimensions))  # kb.1ci.com 17.4.13
             continue
         types[name] = EntityType(name, props, tabular)
-    for name, props in _EXTRA_ENTITIES.items():
-        types[name] = EntityType(name, dict(props), keys=("Period", *(p for p in props if p.endswith("_Key"))))
+    for name, (props, keys) in _EXTRA_ENTITIES.items():  # key: the period and the dimensions
+        types[name] = EntityType(name, dict(props), keys=keys)
     return types
 
 
