@@ -10,7 +10,7 @@ from datetime import timedelta
 from hrsync.models import DepartmentMapping, PersonMapping
 from hrsync.services import run_sync
 from payroll_connector.services import connect_odata, connect_push, process_package, read_snapshot, receive_package
-from sandbox.zup.generator import HEADS_ENTITY, dt
+from sandbox.zup.generator import HEADS_ENTITY, HISTORY_ENTITY, STAFF_HEADS_ENTITY, STRUCTURE_ENTITY, dt
 from sandbox.zup.push import changes_package
 from tests.conftest import ZUP_TODAY
 
@@ -34,8 +34,8 @@ def test_the_head_today_is_the_last_record_on_or_before_today(installed, zup):
     assert heads[department] == today
 
 
-def test_a_new_head_in_zup_becomes_uf_head_in_bitrix24(installed, zup):
-    sandbox, portal = installed
+def _first_head_synced(sandbox, portal, zup):
+    """Sync, and the first department's head as ZUP and Bitrix24 then have it."""
     connection = connect_odata(portal, url=zup.odata_url, username="odata", password="secret")
     run_sync(portal, today=ZUP_TODAY)
     snapshot = read_snapshot(connection, today=ZUP_TODAY)
@@ -43,6 +43,12 @@ def test_a_new_head_in_zup_becomes_uf_head_in_bitrix24(installed, zup):
     users = dict(PersonMapping.objects.filter(portal=portal).values_list("payroll_id", "user_id"))
     department_id = DepartmentMapping.objects.get(portal=portal, payroll_id=head.department_guid).bitrix_id
     assert sandbox.state.departments[department_id]["UF_HEAD"] == users[head.person_guid]
+    return snapshot, head, users, department_id
+
+
+def test_a_new_head_in_zup_becomes_uf_head_in_bitrix24(installed, zup):
+    sandbox, portal = installed
+    snapshot, head, users, department_id = _first_head_synced(sandbox, portal, zup)
     # Another employee of that department becomes its head from today on.
     members = {e.person_guid for p in snapshot.persons for e in p.employments
                if e.department_guid == head.department_guid and e.person_guid in users and e.person_guid != head.person_guid}
@@ -87,17 +93,9 @@ def test_corp_staff_positions_give_the_same_heads_as_the_organisation_register(i
 
 
 def test_corp_a_head_who_moves_off_the_position_is_no_longer_head(installed, zup, settings):
-    from sandbox.zup.generator import HISTORY_ENTITY, STAFF_HEADS_ENTITY, STRUCTURE_ENTITY
-
     sandbox, portal = installed
     settings.PAYROLL_ODATA_HEADS_SOURCE = "staff_positions"
-    connection = connect_odata(portal, url=zup.odata_url, username="odata", password="secret")
-    run_sync(portal, today=ZUP_TODAY)
-    snapshot = read_snapshot(connection, today=ZUP_TODAY)
-    head = snapshot.heads[0]
-    users = dict(PersonMapping.objects.filter(portal=portal).values_list("payroll_id", "user_id"))
-    department_id = DepartmentMapping.objects.get(portal=portal, payroll_id=head.department_guid).bitrix_id
-    assert sandbox.state.departments[department_id]["UF_HEAD"] == users[head.person_guid]
+    snapshot, head, users, department_id = _first_head_synced(sandbox, portal, zup)
     # Another employee of the department is transferred onto the head position today; the head moves off it.
     unit = next(u["Ref_Key"] for u in zup.state.infobase.rows(STRUCTURE_ENTITY) if u["Источник"] == head.department_guid)
     position = next(r["ПозицияШтатногоРасписания_Key"] for r in zup.state.infobase.rows(STAFF_HEADS_ENTITY)

@@ -259,12 +259,9 @@ def _keyed(state: ZupState, entity_type: EntityType, keyed: re.Match, root: str)
     if request.method == "PATCH":
         if not is_document:
             return odata_error(403, "14", f"Изменение объектов {entity} в песочнице запрещено")
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            return odata_error(400, "6", "Тело запроса не является объектом JSON")
-        problems = entity_type.problems(body)
-        if problems:
-            return _refused_body(entity, problems)
+        body, refused = _checked_body(entity_type)
+        if refused:
+            return refused
         record.update(body)
         state.infobase.touch()
     if request.method == "POST":
@@ -278,22 +275,26 @@ def _same(stored: Any, wanted: str) -> bool:
     return text.lower() == wanted if len(wanted) == 36 and wanted.count("-") == 4 else text.removesuffix("T00:00:00") == wanted.removesuffix("T00:00:00")
 
 
-def _refused_body(entity: str, problems: list[str]) -> Response:
-    # Guess [Z-refused-body] (no source for the code or the wording): 1C refuses a body that names a property the object
-    # lacks or gives a value of the wrong type, and writes nothing.
-    return odata_error(400, "6", f"Ошибка записи {entity}: {'; '.join(problems)}")
+def _checked_body(entity_type: EntityType) -> tuple[dict, Response | None]:
+    """The request's JSON object, or the refusal 1C would give it."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return {}, odata_error(400, "6", "Тело запроса не является объектом JSON")
+    problems = entity_type.problems(body)
+    if problems:
+        # Guess [Z-refused-body] (no source for the code or the wording): 1C refuses a body that names a property
+        # the object lacks or gives a value of the wrong type, and writes nothing.
+        return body, odata_error(400, "6", f"Ошибка записи {entity_type.name}: {'; '.join(problems)}")
+    return body, None
 
 
 def _create_document(state: ZupState, entity_type: EntityType, root: str) -> Response:
     entity = entity_type.name
     if not entity.startswith(DOCUMENT_PREFIX):
         return odata_error(400, "15", f"Создание объектов {entity} через этот интерфейс не поддерживается")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return odata_error(400, "6", "Тело запроса не является объектом JSON")
-    problems = entity_type.problems(body)
-    if problems:
-        return _refused_body(entity, problems)
+    body, refused = _checked_body(entity_type)
+    if refused:
+        return refused
     if state.refuse_documents > 0:
         state.refuse_documents -= 1
         return odata_error(400, "-1", state.refusal_message)
