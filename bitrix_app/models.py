@@ -22,6 +22,14 @@ class PortalStatus(models.TextChoices):
     UNINSTALLED = "uninstalled", _("Uninstalled")
 
 
+class PortalAccess(models.TextChoices):
+    """How the app reaches the portal: as an installed OAuth app, or by an incoming webhook (one company,
+    on-premise portals; no app registration, no tokens to renew, the key in the URL)."""
+
+    APP = "app", _("Bitrix24 app (OAuth)")
+    WEBHOOK = "webhook", _("Incoming webhook")
+
+
 class PortalQuerySet(models.QuerySet):
     def named(self, domain_or_member_id: str) -> "Portal | None":
         """The portal an operator names on the command line: by its domain, or by its member_id."""
@@ -54,6 +62,10 @@ class Portal(models.Model):
     token_user_id = models.CharField(max_length=20, blank=True, help_text="Bitrix24 user the tokens belong to")
     token_refreshed_at = models.DateTimeField(null=True, blank=True)
     application_token_hash = models.CharField(max_length=64, blank=True)
+    access = models.CharField(max_length=10, choices=PortalAccess.choices, default=PortalAccess.APP)
+    # An incoming webhook: https://<domain>/rest/<webhook_user_id>/<webhook_key>/ (the key is a secret).
+    webhook_user_id = models.CharField(max_length=20, blank=True)
+    webhook_key = EncryptedTextField(blank=True)
 
     installed_at = models.DateTimeField(null=True, blank=True)
     uninstalled_at = models.DateTimeField(null=True, blank=True)
@@ -75,7 +87,11 @@ class Portal(models.Model):
     @property
     def is_operational(self) -> bool:
         """May scheduled work call this portal?"""
-        return self.status == PortalStatus.ACTIVE and bool(self.refresh_token)
+        return self.status == PortalStatus.ACTIVE and bool(self.refresh_token or self.webhook_key)
+
+    @property
+    def is_webhook(self) -> bool:
+        return self.access == PortalAccess.WEBHOOK
 
     def access_token_expired(self, leeway: timedelta = timedelta(seconds=30)) -> bool:
         return self.access_expires_at is None or self.access_expires_at <= timezone.now() + leeway

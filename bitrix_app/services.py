@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 from urllib.parse import urlsplit
@@ -17,7 +18,7 @@ from .client.errors import BitrixAlreadyDone, BitrixAuthError, BitrixMethodError
 from .client.oauth import StaticTokenSource, oauth_host_allowed
 from .client.ratelimit import default_limiter
 from .gateway.fields import DateStyle
-from .models import Portal, PortalStatus
+from .models import STANDARD_RATE, Portal, PortalAccess, PortalStatus
 from .signals import portal_data_deletion_requested, portal_installed
 
 log = logging.getLogger(__name__)
@@ -363,6 +364,68 @@ def _pair_belongs_to(portal: Portal, handshake: Handshake) -> bool:
     except InstallRefused as exc:
         log.warning("Frame pair for %s not taken: %s", portal.domain, exc)
         return False
+
+
+# -- portals connected by an incoming webhook --------------------------------------------------------------
+# What the sync needs of a webhook (DOCS api-reference/common/system/scope.md lists them by these names).
+WEBHOOK_REQUIRED_SCOPES = ("user", "department", "calendar")
+# Used when present: notifications to the admin, overtime from time tracking, the plain Webhook action's list.
+WEBHOOK_OPTIONAL_SCOPES = ("im", "timeman", "lists")
+_WEBHOOK_PATH = re.compile(r"^/rest/(?P<user>\d+)/(?P<key>[A-Za-z0-9]+)/?$")
+
+
+class WebhookRefused(ValueError):
+    """The webhook cannot be used as it is; the message says what to change in Bitrix24."""
+
+
+def parse_webhook_url(url: str) -> tuple[str, str, str, str]:
+    """https://<portal>/rest/<user id>/<key>/ -> (scheme, host, user id, key). Plain http only for a named host."""
+    parts = urlsplit(url.strip())
+    match = _WEBHOOK_PATH.match(parts.path or "")
+    if parts.scheme not in ("https", "http") or not parts.netloc or match is None or parts.query:
+        raise WebhookRefused("not an incoming webhook URL: expected https://<portal>/rest/<user id>/<key>/")
+    if parts.scheme == "http" and parts.netloc.lower() not in {h.lower() for h in settings.BITRIX_WEBHOOK_HTTP_HOSTS}:
+        raise WebhookRefused(f"{parts.netloc} is reached over plain http: use https, or name the host in "
+                             "BITRIX_WEBHOOK_HTTP_HOSTS (an on-premise portal inside your network)")
+    return parts.scheme, parts.netloc.lower(), match.group("user"), match.group("key")
+
+
+def connect_webhook(url: str) -> Portal:
+    """A portal reached by an incoming webhook: its rights checked with `scope` and `profile`, the key kept
+    encrypted and never logged. Connecting the same webhook user of the same portal again updates it."""
+    scheme, host, user_id, key = parse_webhook_url(url)
+    endpoint = f"{scheme}://{host}/rest/"
+    probe = BitrixClient(PortalEndpoint(f"{endpoint}{user_id}/{key}/", f"webhook:{host}", *STANDARD_RATE),
+                         StaticTokenSource(""), default_limiter(), max_retries=2,
+                         timeout=(settings.BITRIX_HTTP_CONNECT_TIMEOUT, settings.BITRIX_HTTP_TIMEOUT))
+    try:
+        scopes = set(probe.call("scope") or [])
+        profile = probe.call("profile") or {}
+    except BitrixError as exc:
+        raise WebhookRefused(f"Bitrix24 refused the webhook: {exc.message}") from exc
+    missing = [scope for scope in WEBHOOK_REQUIRED_SCOPES if scope not in scopes]
+    if missing:
+        raise WebhookRefused("the webhook lacks the permissions the sync needs: " + ", ".join(missing)
+                             + ". Edit the webhook in Bitrix24 (Developer resources → Other → Incoming webhook) "
+                             "and tick them.")
+    if str(profile.get("ID")) != user_id:
+        raise WebhookRefused(f"the webhook belongs to user {profile.get('ID')}, not to user {user_id} of its URL")
+    with transaction.atomic():
+        portal, _ = Portal.objects.select_for_update().get_or_create(
+            member_id=f"webhook:{host}", defaults={"domain": host, "client_endpoint": endpoint,
+                                                   "server_endpoint": endpoint, "access": PortalAccess.WEBHOOK})
+        if not portal.is_webhook:
+            raise WebhookRefused(f"{host} is connected as an installed app already")
+        portal.domain, portal.client_endpoint, portal.server_endpoint = host, endpoint, endpoint
+        portal.webhook_user_id, portal.webhook_key = user_id, key
+        portal.token_user_id, portal.scope = user_id, ",".join(sorted(scopes))
+        portal.status, portal.status_reason, portal.installed_at = PortalStatus.ACTIVE, "", portal.installed_at or timezone.now()
+        portal.save()
+    log.info("Portal %s connected by an incoming webhook of user %s (scopes %s)", host, user_id, portal.scope)
+    without = [scope for scope in WEBHOOK_OPTIONAL_SCOPES if scope not in scopes]
+    if without:
+        log.info("Portal %s: the webhook has no %s; the features that need them are off", host, ", ".join(without))
+    return portal
 
 
 def refresh_portal_info(portal: Portal) -> Portal:

@@ -51,7 +51,8 @@ def schedule_due_syncs() -> int:
     """Beat, every minute: start each portal whose schedule is due (default every 30 minutes)."""
     started = 0
     now = timezone.now()
-    portals = Portal.objects.filter(status=PortalStatus.ACTIVE, payroll_connection__isnull=False).exclude(refresh_token="")
+    portals = (Portal.objects.filter(status=PortalStatus.ACTIVE, payroll_connection__isnull=False)
+               .exclude(refresh_token="", webhook_key=""))  # an app's token pair, or a webhook's key
     for portal in portals.select_related("payroll_connection"):
         config = SyncConfig.objects.filter(portal=portal).first()
         if config is not None and not config.enabled:

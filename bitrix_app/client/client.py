@@ -18,7 +18,7 @@ from .errors import (
     BitrixTokenExpired,
     BitrixTransportError,
 )
-from .oauth import PortalTokenSource, TokenSource
+from .oauth import PortalTokenSource, TokenSource, WebhookCredentials
 from .query import command as batch_command
 from .ratelimit import RateLimiter, default_limiter
 
@@ -49,7 +49,13 @@ class PortalEndpoint:
 
     @classmethod
     def of(cls, portal) -> "PortalEndpoint":
-        return cls(portal.client_endpoint, portal.member_id, portal.rate_per_second, portal.rate_burst)
+        endpoint = portal.client_endpoint
+        if portal.is_webhook:  # https://<portal>/rest/<user>/<key>/<method> (the REST docs' webhook examples)
+            endpoint = f"{endpoint}{portal.webhook_user_id}/{portal.webhook_key}/"
+        return cls(endpoint, portal.member_id, portal.rate_per_second, portal.rate_burst)
+
+    def __repr__(self) -> str:  # a webhook's endpoint holds its key: never print it
+        return f"PortalEndpoint({self.bucket_key})"
 
 
 @dataclass
@@ -124,7 +130,8 @@ class BitrixClient:
         kwargs.setdefault("timeout", (settings.BITRIX_HTTP_CONNECT_TIMEOUT, settings.BITRIX_HTTP_TIMEOUT))
         kwargs.setdefault("max_retries", settings.BITRIX_MAX_RETRIES)
         kwargs.setdefault("max_operating_wait", settings.BITRIX_MAX_OPERATING_WAIT)
-        return cls(PortalEndpoint.of(portal), PortalTokenSource(portal), default_limiter(), **kwargs)
+        tokens = WebhookCredentials(portal) if portal.is_webhook else PortalTokenSource(portal)
+        return cls(PortalEndpoint.of(portal), tokens, default_limiter(), **kwargs)
 
     # -- one HTTP call ------------------------------------------------------------------------------
     def call_raw(self, method: str, params: Mapping[str, Any] | None = None, *, retry_reads: bool | None = None) -> dict:
@@ -140,7 +147,8 @@ class BitrixClient:
             )
             self.stats.http_calls += 1
             try:
-                payload, status = self._post(url, method, {**(params or {}), "auth": token})
+                # A webhook's key is in the URL: it sends no `auth`.
+                payload, status = self._post(url, method, {**(params or {}), **({"auth": token} if token else {})})
             except BitrixTransportError as exc:
                 cause = exc.__cause__
                 retriable = idempotent or (isinstance(cause, requests.RequestException) and _never_reached_server(cause))
@@ -153,6 +161,8 @@ class BitrixClient:
                 self._remember_operating(method, payload)
                 return payload
             error = BitrixError.from_payload(payload, http_status=status, method=method)
+            if status == 401 and not token:
+                self.tokens.rejected(error)  # a webhook whose key was revoked: no renewal, no retry
             if isinstance(error, BitrixTokenExpired) and not renewed:
                 self.tokens.renew(token)
                 self.stats.token_renewals += 1

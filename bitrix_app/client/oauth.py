@@ -92,6 +92,9 @@ class TokenSource(Protocol):
 
     def renew(self, failed_access_token: str) -> str: ...
 
+    def rejected(self, error: BitrixError) -> None:
+        """The portal refused the credentials outright (a webhook's key). Only a webhook has no token."""
+
 
 _process_locks: defaultdict[int, threading.Lock] = defaultdict(threading.Lock)
 
@@ -159,6 +162,37 @@ class PortalTokenSource:
         self.portal = refresh_portal_tokens(self.portal.pk, failed_access_token)
         return self.portal.access_token
 
+    def rejected(self, error: BitrixError) -> None:
+        return None  # an app's 401 is a token matter: renew() handles it
+
+
+class WebhookCredentials:
+    """An incoming webhook: the key is in the URL, so there is no token to send or to renew.
+
+    A 401 means the key was revoked or its user deactivated: the portal is marked as needing attention
+    (the same state as a dead OAuth pair), so scheduled work stops calling it instead of retrying.
+    """
+
+    def __init__(self, portal) -> None:
+        self.portal = portal
+
+    def current(self) -> str:
+        if self.portal.status == PortalStatus.NEEDS_REAUTH:
+            raise BitrixReauthRequired("needs_reauth", self.portal.status_reason)
+        return ""
+
+    def renew(self, failed_access_token: str) -> str:
+        self.rejected(BitrixReauthRequired("expired_token", "the webhook's key was refused"))
+        return ""  # not reached
+
+    def rejected(self, error: BitrixError) -> None:
+        reason = (f"Bitrix24 refused the incoming webhook ({error.code}): it was deleted or its user lost the "
+                  "rights. Make a new webhook and connect it again.")
+        Portal.objects.filter(pk=self.portal.pk).update(status=PortalStatus.NEEDS_REAUTH, status_reason=reason)
+        self.portal.status, self.portal.status_reason = PortalStatus.NEEDS_REAUTH, reason
+        log.warning("Portal %s: its incoming webhook was refused (%s)", self.portal.domain, error.code)
+        raise BitrixReauthRequired("webhook_refused", reason)
+
 
 class StaticTokenSource:
     """A token that cannot be renewed: the frame's AUTH_ID, or an install handshake."""
@@ -171,3 +205,6 @@ class StaticTokenSource:
 
     def renew(self, failed_access_token: str) -> str:
         raise BitrixReauthRequired("expired_token", "this token cannot be renewed")
+
+    def rejected(self, error: BitrixError) -> None:
+        return None

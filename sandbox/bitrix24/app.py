@@ -58,6 +58,8 @@ def _run_method(state: PortalState, name: str, caller: int, params: dict,
                         {"time": {"operating_reset_at": blocked_until}})
     state.count(name)
     state.record(name, params)
+    if name == "scope" and scopes is not None:
+        return list(scopes), None, None  # `scope` answers the caller's own scopes (DOCS common/system/scope.md)
     outcome = handler(state, caller, params)
     if isinstance(outcome, tuple):
         return outcome
