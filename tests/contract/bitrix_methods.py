@@ -25,6 +25,7 @@ def _m(params: str, results: str, source: str) -> Method:
 BITRIX_METHODS: dict[str, Method] = {
     # Installation, the portal's identity, the frame's user.
     "app.info": _m("", "ID CODE VERSION STATUS INSTALLED LICENSE", "DOCS api-reference/common/system/app-info.md"),
+    "scope": _m("", "", "DOCS api-reference/common/system/scope.md (a webhook's permissions, checked at connect time)"),
     "profile": _m("", "ID ADMIN NAME LAST_NAME", "DOCS api-reference/common/users/profile.md"),
     "event.get": _m("", "event handler", "DOCS api-reference/events/event-get.md"),
     "event.bind": _m("event handler", "", "DOCS api-reference/events/event-bind.md"),
