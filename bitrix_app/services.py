@@ -392,7 +392,8 @@ def parse_webhook_url(url: str) -> tuple[str, str, str, str]:
 
 def connect_webhook(url: str) -> Portal:
     """A portal reached by an incoming webhook: its rights checked with `scope` and `profile`, the key kept
-    encrypted and never logged. Connecting the same webhook user of the same portal again updates it."""
+    encrypted and never logged. One portal per host: connecting another webhook of the same portal (a new
+    key, or another user's) replaces the one stored."""
     scheme, host, user_id, key = parse_webhook_url(url)
     endpoint = f"{scheme}://{host}/rest/"
     probe = BitrixClient(PortalEndpoint(f"{endpoint}{user_id}/{key}/", f"webhook:{host}", *STANDARD_RATE),

@@ -182,8 +182,9 @@ class WebhookCredentials:
         return ""
 
     def renew(self, failed_access_token: str) -> str:
+        # `rejected` always raises: a webhook has nothing to renew.
         self.rejected(BitrixReauthRequired("expired_token", "the webhook's key was refused"))
-        return ""  # not reached
+        raise AssertionError("unreachable")
 
     def rejected(self, error: BitrixError) -> None:
         reason = (f"Bitrix24 refused the incoming webhook ({error.code}): it was deleted or its user lost the "

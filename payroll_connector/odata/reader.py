@@ -197,19 +197,17 @@ def _absences(client: ODataClient, dates: _Dates, *, since: date) -> list[dict]:
 def _heads(client: ODataClient, settings: ReaderSettings, problems: list[RecordProblem]) -> list[dict]:
     """Each department's head today: the register's last record on or before today (a slice of the last),
     taken here from its rows (few: one per change of head); an empty Руководитель means no head."""
-    current: dict[str, tuple[str, str | None]] = {}
-    today = settings.today.isoformat()
     department_field, person_field = settings.heads_department_field, settings.heads_person_field
     try:
-        for row in client.iter_entities(settings.heads_entity, select=["Period", department_field, person_field],
-                                        orderby=f"{department_field},Period"):
-            department, period = _ref(row.get(department_field)), str(row.get("Period") or "")[:10]
-            if department and period <= today and period >= current.get(department, ("", None))[0]:
-                current[department] = (period, _ref(row.get(person_field)))
+        current = _slice_last(client.iter_entities(settings.heads_entity, select=["Period", department_field, person_field],
+                                                   orderby=f"{department_field},Period"),
+                              department_field, settings.today.isoformat())
     except PayrollNotPublished as exc:
         problems.append(RecordProblem("heads", settings.heads_entity, "", "heads_not_published", exc.message,
                                       blocking=False))
-    return [{"department_guid": department, "person_guid": person} for department, (_, person) in sorted(current.items())
+        return []
+    heads = {department: _ref(row.get(person_field)) for department, row in current.items()}
+    return [{"department_guid": department, "person_guid": person} for department, person in sorted(heads.items())
             if person]
 
 
