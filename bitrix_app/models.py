@@ -116,6 +116,56 @@ class Portal(models.Model):
         self.access_expires_at = None
 
 
+class OnPremisePortalQuerySet(models.QuerySet):
+    def for_endpoint(self, endpoint: str) -> "OnPremisePortal | None":
+        """The named on-premise portal whose own address `endpoint` (a SERVER_ENDPOINT, a REST base) is."""
+        parts = urlsplit(endpoint or "")
+        if not parts.netloc:
+            return None
+        return self.filter(base_url=f"{parts.scheme}://{parts.netloc.lower()}").first()
+
+
+class OnPremisePortal(models.Model):
+    """An on-premise ("box") Bitrix24 the operator allows to install the app with itself as its OAuth server.
+
+    A cloud portal's install is proven by Bitrix24's OAuth server (BITRIX_OAUTH_SERVER_HOSTS). A box portal
+    whose SERVER_ENDPOINT is its own address has no third party to vouch for it, so the trust is the
+    operator's: one row per portal, named by its address (never a pattern). The first install binds the
+    row to that portal's member_id; no other member_id can install through it afterwards.
+    """
+
+    objects = OnPremisePortalQuerySet.as_manager()
+
+    base_url = models.CharField(max_length=255, unique=True, help_text="scheme://host[:port] of the portal")
+    # A local application registered in that portal has its own client_id/secret; blank: the app's own
+    # (BITRIX_CLIENT_ID/BITRIX_CLIENT_SECRET), as for a Market app.
+    client_id = models.CharField(max_length=128, blank=True)
+    client_secret = EncryptedTextField(blank=True)
+    portal = models.OneToOneField(Portal, null=True, blank=True, on_delete=models.SET_NULL, related_name="on_premise")
+    note = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["base_url"]
+
+    def __str__(self) -> str:
+        return self.base_url
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.base_url).netloc
+
+    @property
+    def rest_url(self) -> str:
+        return f"{self.base_url}/rest/"
+
+    @property
+    def token_url(self) -> str:
+        # The portal's own token endpoint, at the path Bitrix24 serves it on every portal
+        # (dev.1c-bitrix.ru/community/blogs/b24_marketplace/8323.php: https://<portal>/oauth/token/).
+        return f"{self.base_url}/oauth/token/"
+
+
 class FrameSessionRecord(models.Model):
     """A session of the in-portal pages (bitrix_app.frame): opaque to the page, revocable here.
 

@@ -18,7 +18,7 @@ from .client.errors import BitrixAlreadyDone, BitrixAuthError, BitrixMethodError
 from .client.oauth import StaticTokenSource, oauth_host_allowed
 from .client.ratelimit import default_limiter
 from .gateway.fields import DateStyle
-from .models import STANDARD_RATE, Portal, PortalAccess, PortalStatus
+from .models import STANDARD_RATE, OnPremisePortal, Portal, PortalAccess, PortalStatus
 from .signals import portal_data_deletion_requested, portal_installed
 
 log = logging.getLogger(__name__)
@@ -126,29 +126,72 @@ class ProvenInstall:
     user_id: str
 
 
-def prove_token(server_endpoint: str, access_token: str) -> ProvenInstall:
+def prove_token(server_endpoint: str, access_token: str, *, claimed_member_id: str = "") -> ProvenInstall:
     """Ask the OAuth server which installation an access token belongs to.
 
     The OAuth server's app.info answers `client_id, scope, expires, install{installed, domain, member_id,
     client_endpoint, status, …}, user_id` (b24pysdk api/responses/bitrix_app_info_response.py; PHPSDK
     src/Core/ApiClient.php asks it because tokens from placements and events cannot be trusted). The host
-    must be one we trust with our client secret.
+    must be one we trust with our client secret, or an on-premise portal the operator named (OnPremisePortal).
     """
+    on_premise = OnPremisePortal.objects.for_endpoint(server_endpoint)
+    if on_premise is not None:
+        return _prove_on_premise(on_premise, access_token, claimed_member_id)
     if not oauth_host_allowed(server_endpoint):
-        raise InstallRefused(f"OAuth server {server_endpoint!r} is not in BITRIX_OAUTH_SERVER_HOSTS")
+        raise InstallRefused(f"OAuth server {server_endpoint!r} is not in BITRIX_OAUTH_SERVER_HOSTS and is no "
+                             "on-premise portal named by the operator (manage.py portal_onpremise)")
     endpoint = PortalEndpoint(server_endpoint, "oauth-server", 2.0, 50)
     try:
         info = _token_client(endpoint, access_token).call("app.info")
     except BitrixError as exc:
         raise InstallRefused(f"the OAuth server did not accept the token: {exc.message}") from exc
+    proven = _install_of(info, expected_client_id=settings.BITRIX_CLIENT_ID)
+    if proven is None:
+        raise InstallRefused("the OAuth server's app.info names no installation for this token")
+    return proven
+
+
+def _install_of(info: Any, *, expected_client_id: str) -> ProvenInstall | None:
+    """The installation an OAuth server's app.info names, or None when the answer names none."""
     install = info.get("install") if isinstance(info, dict) else None
     if not isinstance(install, dict) or not install.get("member_id") or not install.get("client_endpoint"):
-        raise InstallRefused("the OAuth server's app.info names no installation for this token")
-    if settings.BITRIX_CLIENT_ID and str(info.get("client_id") or "") != settings.BITRIX_CLIENT_ID:
+        return None
+    if expected_client_id and str(info.get("client_id") or "") != expected_client_id:
         raise InstallRefused("the token was issued to another application")
     return ProvenInstall(member_id=str(install["member_id"]), domain=str(install.get("domain") or "").lower(),
                          client_endpoint=str(install["client_endpoint"]), installed=bool(install.get("installed")),
                          user_id=str(info.get("user_id") or ""))
+
+
+def _prove_on_premise(on_premise: OnPremisePortal, access_token: str, claimed_member_id: str) -> ProvenInstall:
+    """A token proven by an on-premise portal that is its own OAuth server, at the address the operator named.
+
+    The portal's app.info has the portal's shape (ID, CODE, INSTALLED, LICENSE…, no member_id), so what
+    the request claims as member_id is taken only within what the operator allowed: the portal this row
+    is bound to, or, at the first install, a member_id that no other portal already has. Should the portal
+    answer in the OAuth server's shape, its member_id and address must agree with the named one.
+    """
+    client = _token_client(PortalEndpoint(on_premise.rest_url, f"on-premise:{on_premise.host}", *STANDARD_RATE),
+                           access_token)
+    try:
+        info = client.call("app.info")
+    except BitrixError as exc:
+        raise InstallRefused(f"{on_premise.host} did not accept the token: {exc.message}") from exc
+    named = _install_of(info, expected_client_id=on_premise.client_id or settings.BITRIX_CLIENT_ID)
+    member_id = named.member_id if named else claimed_member_id
+    if named and urlsplit(named.client_endpoint).netloc.lower() != on_premise.host:
+        raise InstallRefused(f"{on_premise.host} answered for another address, {named.client_endpoint}")
+    if not member_id:
+        raise InstallRefused("no member_id for the on-premise portal")
+    bound = Portal.objects.filter(pk=on_premise.portal_id).first() if on_premise.portal_id else None
+    if bound is not None and bound.member_id != member_id:
+        raise InstallRefused(f"{on_premise.host} is bound to portal {bound.member_id}, not to {member_id}")
+    other = Portal.objects.filter(member_id=member_id).exclude(domain=on_premise.host).first()
+    if bound is None and other is not None:
+        raise InstallRefused(f"member_id {member_id} belongs to another portal ({other.domain})")
+    installed = named.installed if named else bool(isinstance(info, dict) and info.get("INSTALLED"))
+    return ProvenInstall(member_id=member_id, domain=on_premise.host, client_endpoint=on_premise.rest_url,
+                         installed=installed, user_id=named.user_id if named else "")
 
 
 def verify_handshake(handshake: Handshake) -> ProvenInstall:
@@ -161,7 +204,7 @@ def verify_handshake(handshake: Handshake) -> ProvenInstall:
                if not getattr(handshake, name)]
     if missing:
         raise InstallRefused(f"missing fields: {', '.join(missing)}")
-    proven = prove_token(handshake.server_endpoint, handshake.access_token)
+    proven = prove_token(handshake.server_endpoint, handshake.access_token, claimed_member_id=handshake.member_id)
     if proven.member_id != handshake.member_id:
         raise InstallRefused(f"the token belongs to portal {proven.member_id}, not to {handshake.member_id}")
     if handshake.domain and proven.domain and proven.domain != handshake.domain:
@@ -211,10 +254,18 @@ def install_portal(handshake: Handshake) -> Portal:
         portal.installed_at = portal.installed_at if portal.pk and portal.uninstalled_at is None else timezone.now()
         portal.uninstalled_at = None
         portal.save()
+        if OnPremisePortal.objects.for_endpoint(handshake.server_endpoint) is not None:  # proven by the portal itself
+            OnPremisePortal.objects.filter(base_url=_origin(handshake.server_endpoint), portal__isnull=True).update(
+                portal=portal)
     bind_events(portal)
     portal_installed.send(sender=Portal, portal=portal)
     log.info("Portal %s installed (member_id %s, status %s)", portal.domain, portal.member_id, portal.status)
     return portal
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
 def set_date_format(portal: Portal, date_format: str) -> Portal:
@@ -360,7 +411,8 @@ def still_admin(portal: Portal, auth_id: str) -> bool:
 def _pair_belongs_to(portal: Portal, handshake: Handshake) -> bool:
     """A frame's pair revives a portal only when the OAuth server says it is that portal's."""
     try:
-        return prove_token(portal.server_endpoint, handshake.access_token).member_id == portal.member_id
+        return prove_token(portal.server_endpoint, handshake.access_token,
+                           claimed_member_id=portal.member_id).member_id == portal.member_id
     except InstallRefused as exc:
         log.warning("Frame pair for %s not taken: %s", portal.domain, exc)
         return False
@@ -384,9 +436,9 @@ def parse_webhook_url(url: str) -> tuple[str, str, str, str]:
     match = _WEBHOOK_PATH.match(parts.path or "")
     if parts.scheme not in ("https", "http") or not parts.netloc or match is None or parts.query:
         raise WebhookRefused("not an incoming webhook URL: expected https://<portal>/rest/<user id>/<key>/")
-    if parts.scheme == "http" and parts.netloc.lower() not in {h.lower() for h in settings.BITRIX_WEBHOOK_HTTP_HOSTS}:
+    if parts.scheme == "http" and parts.netloc.lower() not in {h.lower() for h in settings.BITRIX_PLAIN_HTTP_HOSTS}:
         raise WebhookRefused(f"{parts.netloc} is reached over plain http: use https, or name the host in "
-                             "BITRIX_WEBHOOK_HTTP_HOSTS (an on-premise portal inside your network)")
+                             "BITRIX_PLAIN_HTTP_HOSTS (an on-premise portal inside your network)")
     return parts.scheme, parts.netloc.lower(), match.group("user"), match.group("key")
 
 
@@ -427,6 +479,48 @@ def connect_webhook(url: str) -> Portal:
     if without:
         log.info("Portal %s: the webhook has no %s; the features that need them are off", host, ", ".join(without))
     return portal
+
+
+# -- on-premise portals that are their own OAuth server ----------------------------------------------------
+class OnPremiseRefused(ValueError):
+    """The address cannot be allowed as an on-premise portal; the message says why."""
+
+
+def _plain_http_allowed(host: str) -> bool:
+    return host.lower() in {h.lower() for h in settings.BITRIX_PLAIN_HTTP_HOSTS}
+
+
+def allow_on_premise(url: str, *, client_id: str = "", client_secret: str = "", note: str = "") -> OnPremisePortal:
+    """Name one on-premise portal that may install the app with itself as the OAuth server.
+
+    Only an exact address is taken (https://bitrix.example.ru, with a port if it has one): no pattern, no
+    path. Plain http only for a host in BITRIX_PLAIN_HTTP_HOSTS. Naming it again updates its credentials.
+    """
+    parts = urlsplit(url.strip())
+    host = (parts.netloc or "").lower()
+    if parts.scheme not in ("https", "http") or not host or parts.path.strip("/") or parts.query or parts.fragment:
+        raise OnPremiseRefused("expected the portal's address, e.g. https://bitrix.example.ru")
+    if "*" in host or "@" in host or host.startswith("."):
+        raise OnPremiseRefused("name one portal by its exact address: patterns are not allowed")
+    if parts.scheme == "http" and not _plain_http_allowed(host):
+        raise OnPremiseRefused(f"{host} is reached over plain http: use https, or name the host in BITRIX_PLAIN_HTTP_HOSTS")
+    if oauth_host_allowed(f"{parts.scheme}://{host}/"):
+        raise OnPremiseRefused(f"{host} is a cloud OAuth server (BITRIX_OAUTH_SERVER_HOSTS), not a portal")
+    if (client_id == "") != (client_secret == ""):
+        raise OnPremiseRefused("give both the local application's client_id and its client_secret, or neither")
+    entry, _ = OnPremisePortal.objects.get_or_create(base_url=f"{parts.scheme}://{host}")
+    if client_id:
+        entry.client_id, entry.client_secret = client_id, client_secret
+    entry.note = note or entry.note
+    entry.save()
+    log.info("On-premise portal %s allowed to install the app (own OAuth server)", entry.base_url)
+    return entry
+
+
+def forbid_on_premise(url: str) -> bool:
+    """Take an on-premise portal off the list; a portal installed through it can no longer renew its pair."""
+    deleted, _ = OnPremisePortal.objects.filter(base_url=url.strip().rstrip("/").lower()).delete()
+    return bool(deleted)
 
 
 def refresh_portal_info(portal: Portal) -> Portal:

@@ -114,7 +114,9 @@ if BITRIX_ALLOW_HTTP:
 
     os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
 # Incoming webhooks go over https; these hosts (an on-premise portal inside a trusted network) may use http.
-BITRIX_WEBHOOK_HTTP_HOSTS = env.list("BITRIX_WEBHOOK_HTTP_HOSTS", default=[])
+# Hosts reached over plain http (an incoming webhook or an on-premise portal inside the company's network);
+# everything else needs https. Named one by one: there is no wildcard.
+BITRIX_PLAIN_HTTP_HOSTS = env.list("BITRIX_PLAIN_HTTP_HOSTS", default=env.list("BITRIX_WEBHOOK_HTTP_HOSTS", default=[]))
 BITRIX_HTTP_TIMEOUT = env.float("BITRIX_HTTP_TIMEOUT", default=30.0)  # one cloud request may run 60 s
 BITRIX_HTTP_CONNECT_TIMEOUT = env.float("BITRIX_HTTP_CONNECT_TIMEOUT", default=5.0)
 # Retries of calls the portal refused before running them (503 QUERY_LIMIT_EXCEEDED, connect errors).

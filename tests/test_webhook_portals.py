@@ -21,7 +21,7 @@ from tests.sync_helpers import ZupEditor, assert_portal_matches
 
 @pytest.fixture
 def webhook_url(sandbox, settings, transactional_db):
-    settings.BITRIX_WEBHOOK_HTTP_HOSTS = [sandbox.state.domain]  # the sandbox speaks plain http on loopback
+    settings.BITRIX_PLAIN_HTTP_HOSTS = [sandbox.state.domain]  # the sandbox speaks plain http on loopback
     return control(sandbox, "webhook", {"user_id": 1, "scopes": ["user", "department", "calendar", "im"]})["url"]
 
 
@@ -69,7 +69,7 @@ def test_a_revoked_webhook_stops_the_portal_without_retries(sandbox, zup, webhoo
 
 
 def test_a_missing_scope_is_named_at_connect_time(sandbox, settings, transactional_db):
-    settings.BITRIX_WEBHOOK_HTTP_HOSTS = [sandbox.state.domain]
+    settings.BITRIX_PLAIN_HTTP_HOSTS = [sandbox.state.domain]
     url = control(sandbox, "webhook", {"user_id": 1, "scopes": ["user"]})["url"]
     with pytest.raises(WebhookRefused) as refused:
         connect_webhook(url)
@@ -80,12 +80,12 @@ def test_a_missing_scope_is_named_at_connect_time(sandbox, settings, transaction
 
 
 def test_plain_http_and_foreign_urls_are_refused(sandbox, webhook_url, settings):
-    settings.BITRIX_WEBHOOK_HTTP_HOSTS = []
+    settings.BITRIX_PLAIN_HTTP_HOSTS = []
     with pytest.raises(WebhookRefused, match="plain http"):
         connect_webhook(webhook_url)
     with pytest.raises(WebhookRefused, match="not an incoming webhook URL"):
         connect_webhook(f"https://{sandbox.state.domain}/rest/user.get")
     wrong = control(sandbox, "webhook", {"user_id": 1})["url"].replace("/1/", "/1/x")
-    settings.BITRIX_WEBHOOK_HTTP_HOSTS = [sandbox.state.domain]
+    settings.BITRIX_PLAIN_HTTP_HOSTS = [sandbox.state.domain]
     with pytest.raises(WebhookRefused, match="refused the webhook"):
         connect_webhook(wrong)

@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 from collections import defaultdict
+from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -22,7 +23,7 @@ from django.utils import timezone
 from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
 from requests_oauthlib import OAuth2Session
 
-from ..models import Portal, PortalStatus
+from ..models import OnPremisePortal, Portal, PortalStatus
 from .errors import BitrixAuthError, BitrixError, BitrixReauthRequired, BitrixTransportError
 
 log = logging.getLogger(__name__)
@@ -38,36 +39,53 @@ def oauth_host_allowed(server_endpoint: str) -> bool:
     return bool(host) and host in {h.lower() for h in settings.BITRIX_OAUTH_SERVER_HOSTS}
 
 
-def token_url_for(server_endpoint: str) -> str:
-    """https://oauth.bitrix.info/rest/ -> https://oauth.bitrix.info/oauth/token/ (or the forced setting)."""
+@dataclass(frozen=True)
+class TokenEndpoint:
+    """Where a portal's pair is renewed, and as which application."""
+
+    url: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    on_premise: bool = False
+
+
+def token_endpoint_for(portal) -> TokenEndpoint:
+    """The cloud OAuth server of the portal's server_endpoint (https://oauth.bitrix.info/rest/ ->
+    https://oauth.bitrix.info/oauth/token/, or the forced setting), or, for an on-premise portal the
+    operator named, the portal's own token endpoint and its local application's credentials."""
+    on_premise = OnPremisePortal.objects.for_endpoint(portal.server_endpoint)
+    if on_premise is not None and on_premise.portal_id == portal.pk:
+        return TokenEndpoint(on_premise.token_url, on_premise.client_id or settings.BITRIX_CLIENT_ID,
+                             on_premise.client_secret or settings.BITRIX_CLIENT_SECRET, on_premise=True)
     if settings.BITRIX_OAUTH_TOKEN_URL:
-        return settings.BITRIX_OAUTH_TOKEN_URL
-    if not oauth_host_allowed(server_endpoint):
+        return TokenEndpoint(settings.BITRIX_OAUTH_TOKEN_URL, settings.BITRIX_CLIENT_ID, settings.BITRIX_CLIENT_SECRET)
+    if not oauth_host_allowed(portal.server_endpoint):
         raise BitrixReauthRequired(
             "untrusted_oauth_server",
-            f"OAuth server {urlsplit(server_endpoint).netloc!r} is not in BITRIX_OAUTH_SERVER_HOSTS",
+            f"OAuth server {urlsplit(portal.server_endpoint).netloc!r} is not in BITRIX_OAUTH_SERVER_HOSTS",
         )
-    parts = urlsplit(server_endpoint)
-    return f"{parts.scheme}://{parts.netloc}/oauth/token/"
+    parts = urlsplit(portal.server_endpoint)
+    return TokenEndpoint(f"{parts.scheme}://{parts.netloc}/oauth/token/", settings.BITRIX_CLIENT_ID,
+                         settings.BITRIX_CLIENT_SECRET)
 
 
-def request_refresh(token_url: str, refresh_token: str) -> dict:
+def request_refresh(endpoint: TokenEndpoint, refresh_token: str) -> dict:
     """Exchange a refresh token for a new pair.
 
     Bitrix24 documents the token endpoint as a GET with query parameters. requests-oauthlib's
     `OAuth2Session.refresh_token` always POSTs, so we let its oauthlib client build and parse the
     grant and send the GET through the session ourselves.
     """
-    oauth_client = WebApplicationClient(settings.BITRIX_CLIENT_ID)
+    oauth_client = WebApplicationClient(endpoint.client_id)
     session = OAuth2Session(client=oauth_client)
     query = oauth_client.prepare_refresh_body(
         refresh_token=refresh_token,
-        client_id=settings.BITRIX_CLIENT_ID,
-        client_secret=settings.BITRIX_CLIENT_SECRET,
+        client_id=endpoint.client_id,
+        client_secret=endpoint.client_secret,
     )
     try:
         response = session.get(
-            f"{token_url}?{query}",
+            f"{endpoint.url}?{query}",
             withhold_token=True,
             allow_redirects=False,
             timeout=(settings.BITRIX_HTTP_CONNECT_TIMEOUT, settings.BITRIX_HTTP_TIMEOUT),
@@ -111,7 +129,8 @@ def refresh_portal_tokens(portal_id: int, failed_access_token: str | None = None
             if (renewed_meanwhile or failed_access_token is None) and not portal.access_token_expired():
                 return portal
             try:
-                token = request_refresh(token_url_for(portal.server_endpoint), portal.refresh_token)
+                endpoint = token_endpoint_for(portal)
+                token = request_refresh(endpoint, portal.refresh_token)
             except BitrixReauthRequired as exc:
                 portal.status = PortalStatus.NEEDS_REAUTH
                 portal.status_reason = exc.message
@@ -126,7 +145,8 @@ def refresh_portal_tokens(portal_id: int, failed_access_token: str | None = None
                     raise BitrixAuthError("wrong_portal", f"the OAuth server renewed a pair of portal {answered_for}",
                                           method="oauth/token")
                 client_endpoint = str(token.get("client_endpoint") or "")
-                if client_endpoint and client_endpoint != portal.client_endpoint:
+                if client_endpoint and client_endpoint != portal.client_endpoint and not endpoint.on_premise:
+                    # (An on-premise portal's address is the operator's word, not the answer's.)
                     # The portal changed its address (a renamed cloud portal); the OAuth server knows the new one.
                     log.info("Portal %s moved to %s (from the refresh answer)", portal.member_id, client_endpoint)
                     portal.client_endpoint = client_endpoint

@@ -130,6 +130,10 @@ def _run_batch(state: PortalState, caller: int, params: dict, scopes: tuple[str,
 
 def create_portal_app(state: PortalState) -> Flask:
     app = Flask("sandbox_portal")
+    # Every portal serves /oauth/token/ itself (dev.1c-bitrix.ru/community/blogs/b24_marketplace/8323.php
+    # exchanges a code at https://<portal>/oauth/token/); an on-premise portal started with `on_premise`
+    # names itself as SERVER_ENDPOINT, so its pairs are renewed here. [G-onpremise-refresh]
+    _serve_token_endpoint(app, state)
 
     @app.route("/rest/<path:name>", methods=["GET", "POST"])
     def rest(name: str):
@@ -383,9 +387,8 @@ def create_portal_app(state: PortalState) -> Flask:
     return app
 
 
-def create_oauth_app(state: PortalState) -> Flask:
-    """The OAuth server (oauth.bitrix.info in the cloud): token endpoint and app.info for handshakes."""
-    app = Flask("sandbox_oauth")
+def _serve_token_endpoint(app: Flask, state: PortalState) -> None:
+    """The token endpoint, with the parameters of DOCS settings/oauth/index.md (a GET with the query)."""
 
     @app.get("/oauth/token/")
     def token():
@@ -400,6 +403,13 @@ def create_oauth_app(state: PortalState) -> Flask:
                 return jsonify(error="invalid_grant", error_description="Invalid refresh token"), 400
             state.stats["token_refreshes"] += 1
             return jsonify(state.issue_tokens(user_id))
+
+
+def create_oauth_app(state: PortalState) -> Flask:
+    """The OAuth server (oauth.bitrix.info in the cloud): token endpoint and app.info for handshakes."""
+    app = Flask("sandbox_oauth")
+
+    _serve_token_endpoint(app, state)
 
     # b24pysdk calls `/rest/app.info/` (trailing slash); both spellings are the same method.
     @app.route("/rest/app.info", methods=["GET", "POST"])

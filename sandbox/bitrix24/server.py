@@ -38,12 +38,14 @@ def start_portal(
     port: int = 0,
     oauth_port: int = 0,
     tls: tuple[str, str] | None = None,
+    on_premise: bool = False,
     **state_options,
 ) -> RunningPortal:
     """Start both listeners in background threads; port 0 picks a free port.
 
     `tls` (certificate file, key file) serves both over HTTPS, for clients that, like b24pysdk, only
-    speak https://<domain>/rest/."""
+    speak https://<domain>/rest/. `on_premise` makes the portal its own OAuth server: SERVER_ENDPOINT is the
+    portal's REST base, as an on-premise Bitrix24 not using Bitrix24's cloud OAuth server sends it."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     placeholder = PortalState(domain="pending", app=app, **state_options)
     portal_server = make_server(host, port, create_portal_app(placeholder), threaded=True, ssl_context=tls)
@@ -51,7 +53,8 @@ def start_portal(
     scheme = "https" if tls else "http"
     placeholder.domain = f"{host}:{portal_server.server_port}"
     placeholder.client_endpoint = f"{scheme}://{placeholder.domain}/rest/"
-    placeholder.server_endpoint = f"{scheme}://{host}:{oauth_server.server_port}/rest/"
+    placeholder.server_endpoint = (placeholder.client_endpoint if on_premise
+                                   else f"{scheme}://{host}:{oauth_server.server_port}/rest/")
     for server in (portal_server, oauth_server):
         threading.Thread(target=server.serve_forever, daemon=True, name=f"sandbox-{server.server_port}").start()
     return RunningPortal(placeholder, portal_server, oauth_server)
