@@ -125,12 +125,23 @@ def _token_of(request: HttpRequest) -> str:
     return request.headers.get(SESSION_HEADER) or (request.POST.get("s", "") if request.method == "POST" else "")
 
 
+def navigation_as_get(request: HttpRequest) -> None:
+    """A navigation POST (a link the page turned into a POST, marked `_nav`) is the GET it stands for;
+    a filter form's fields are the query it stands for."""
+    if request.method == "POST" and request.POST.get("_nav") == "1":
+        query = QueryDict(request.META.get("QUERY_STRING", ""), mutable=True)
+        for key in request.POST:
+            if key not in ("s", "_nav", "csrfmiddlewaretoken"):
+                query.setlist(key, request.POST.getlist(key))
+        request.method = "GET"
+        request.GET = query
+
+
 def frame_session_required(view: Callable) -> Callable:
     """Pages reached from inside the app: need a valid session of an operational portal.
 
     A forged or expired session gets 403; the portal comes from the session, never from the request,
-    so a session of one portal can reach no other. A navigation (a link the page turned into a POST,
-    marked `_nav`) is a read: the view sees it as the GET it stands for.
+    so a session of one portal can reach no other. A navigation is a read (navigation_as_get).
     """
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs):
@@ -141,15 +152,10 @@ def frame_session_required(view: Callable) -> Callable:
         portal = Portal.objects.filter(pk=session.portal_id).exclude(status=PortalStatus.UNINSTALLED).first()
         if portal is None:
             return frame_headers(HttpResponseForbidden("This portal is not connected."), None)
-        if request.method == "POST" and request.POST.get("_nav") == "1":
-            query = QueryDict(request.META.get("QUERY_STRING", ""), mutable=True)
-            for key in request.POST:
-                if key not in ("s", "_nav"):  # a filter form's fields are the query it stands for
-                    query.setlist(key, request.POST.getlist(key))
-            request.method = "GET"
-            request.GET = query
-        request.frame_session = session
+        navigation_as_get(request)
+        request.page_session = session
         request.portal = portal
+        request.console = False
         with translation.override(session.language):
             return view(request, *args, **kwargs)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -164,6 +165,27 @@ class OnPremisePortal(models.Model):
         # The portal's own token endpoint, at the path Bitrix24 serves it on every portal
         # (dev.1c-bitrix.ru/community/blogs/b24_marketplace/8323.php: https://<portal>/oauth/token/).
         return f"{self.base_url}/oauth/token/"
+
+
+class PortalMember(models.Model):
+    """A console user (Django's own account) and a portal the operator gave them.
+
+    The console shows a user only the portals bound here (a superuser, the operator, sees all). `is_admin`
+    is what an administrator is in the frame: may change settings and run syncs; without it, read only.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="portal_memberships")
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE, related_name="members")
+    is_admin = models.BooleanField(default=False, help_text=_("May change settings and run synchronisations"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "portal"], name="one_membership_per_user_and_portal")]
+        verbose_name = _("console access to a portal")
+        verbose_name_plural = _("console access to portals")
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.portal.domain}"
 
 
 class FrameSessionRecord(models.Model):

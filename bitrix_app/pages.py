@@ -1,7 +1,10 @@
-"""The app's pages inside the portal: thin views over hrsync's services and selectors.
+"""The app's pages: thin views over hrsync's services and selectors, served twice.
 
-Every page needs the frame session (bitrix_app.frame); every change also needs an administrator
-(checked against Bitrix24 when the app was opened). Secrets are never sent back to the page.
+Inside the portal's frame each page needs the frame session (bitrix_app.frame); in the console outside
+it, a signed-in user given that portal (bitrix_app.console). Either sets `request.portal`,
+`request.page_session` (who looks, and whether they may change things) and `request.console`; the pages
+below do not care which. Every change also needs an administrator: in the frame one rechecked with
+Bitrix24, in the console one the operator made so. Secrets are never sent back to the page.
 """
 from __future__ import annotations
 
@@ -9,7 +12,8 @@ from datetime import datetime, timedelta
 from functools import wraps
 from urllib.parse import urlencode
 
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,7 +26,7 @@ from payroll_connector import services as payroll
 from payroll_connector.errors import PayrollError
 from payroll_connector.models import ZupEdition
 
-from .frame import FrameSession, frame_headers, frame_session_required, render_frame
+from .frame import FrameSession, frame_headers, render_frame
 from .gateway.fields import DATE_FORMATS, site_dates
 from .services import set_date_format, still_admin
 
@@ -36,40 +40,59 @@ def _since(request: HttpRequest):
 
 def _started_url(request: HttpRequest) -> str:
     """The progress page of the run just asked for (it starts in a worker a moment later)."""
-    return _url("progress", since=(timezone.now() - timedelta(seconds=1)).isoformat())
+    return _url(request, "progress", since=(timezone.now() - timedelta(seconds=1)).isoformat())
 
 
-def _url(name: str, **params) -> str:
-    """A page's address; the session token never goes into it (it travels in the body or a header)."""
-    return reverse(f"bitrix_app:{name}") + (("?" + urlencode(params)) if params else "")
+def _url(request: HttpRequest, name: str, **params) -> str:
+    """A page's address, in the frame's or the console's URLs; the frame's session token never goes into it
+    (it travels in the body or a header)."""
+    if request.console:
+        path = reverse(f"console:{name}", kwargs={"portal_id": request.portal.pk})
+    else:
+        path = reverse(f"bitrix_app:{name}")
+    return path + (("?" + urlencode(params)) if params else "")
 
 
 def _go(request: HttpRequest, url: str) -> HttpResponse:
-    """After a change, move to another page the way the pages navigate: a POST carrying the session.
-
-    (A redirect would have to put the token into the URL.)"""
-    return render_frame(request, "bitrix_app/go.html", {"url": url, "s": request.frame_session.dumps()},
+    """After a change, move to another page: in the console a redirect; in the frame the way its pages
+    navigate, a POST carrying the session (a redirect would have to put the token into the URL)."""
+    if request.console:
+        return HttpResponseRedirect(url)
+    return render_frame(request, "bitrix_app/go.html", {"url": url, "s": request.page_session.dumps()},
                         portal=request.portal)
 
 
 def _render(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
-    session = request.frame_session
-    context = {"portal": request.portal, "session": session, "s": session.dumps(), "page": template.split("/")[-1][:-5],
-               **context}
+    session = request.page_session
+    context = {"portal": request.portal, "session": session, "s": session.dumps(), "console": request.console,
+               "page": template.split("/")[-1][:-5], **context}
+    if request.console:
+        return _headers(request, render(request, template, context, status=status))
     return render_frame(request, template, context, portal=request.portal, status=status)
 
 
+def _headers(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """The frame's pages may be framed by their portal only; the console's by nobody."""
+    if request.console:
+        response["Content-Security-Policy"] = "frame-ancestors 'none'"
+        response["Cache-Control"] = "no-store"
+        return response
+    return frame_headers(response, request.portal)
+
+
 def _forbidden(request: HttpRequest, text: str) -> HttpResponse:
-    return frame_headers(HttpResponseForbidden(text), request.portal)
+    return _headers(request, HttpResponseForbidden(text))
 
 
 def _admin_now(request: HttpRequest) -> bool:
-    session = request.frame_session
+    session = request.page_session
+    if request.console:
+        return session.is_admin  # the operator's word (PortalMember.is_admin, or a superuser)
     return session.is_admin and FrameSession.admin_confirmed(session.token, still_admin=still_admin)
 
 
 def admin_required(view):
-    """Changes (POST) need an administrator, rechecked with Bitrix24 before the change."""
+    """Changes (POST) need an administrator, rechecked before the change."""
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs):
         if request.method == "POST" and not _admin_now(request):
@@ -82,17 +105,19 @@ def admin_only(view):
     """Pages that read what only administrators may see, or that cost a run (preview, the journal's CSV)."""
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs):
-        if not request.frame_session.is_admin:
+        if not request.page_session.is_admin:
             return _forbidden(request, _("Only the portal's administrators can do this."))
         return view(request, *args, **kwargs)
     return wrapper
 
 
-def page(view):
-    return frame_session_required(admin_required(view))
+# The pages. bitrix_app.urls serves each inside the frame, bitrix_app.console_urls in the console.
+@admin_required
+def home(request: HttpRequest) -> HttpResponse:
+    return _render(request, "bitrix_app/home.html", selectors.overview(request.portal))
 
 
-@page
+@admin_required
 def connect(request: HttpRequest) -> HttpResponse:
     portal = request.portal
     connection = selectors.connection_of(portal)
@@ -140,7 +165,7 @@ def _lines(text: str | None) -> list[str]:
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
 
-@page
+@admin_required
 def departments(request: HttpRequest) -> HttpResponse:
     portal = request.portal
     if request.method == "POST":
@@ -150,7 +175,7 @@ def departments(request: HttpRequest) -> HttpResponse:
             bitrix_id = request.POST.get("bitrix_id")
             sync_services.decide_department(portal, request.POST["payroll_id"], request.POST["decision"],
                                             int(bitrix_id) if bitrix_id else None)
-        return _go(request, _url("departments"))
+        return _go(request, _url(request, "departments"))
     source = selectors.latest_source(portal)
     mappings = selectors.department_mappings(portal)
     proposals = {n["payroll_id"]: n for n in selectors.latest_notices(portal)
@@ -184,18 +209,18 @@ def _tree_rows(source: dict, mappings: dict, proposals: dict) -> list[dict]:
     return rows
 
 
-@page
+@admin_required
 def absence_types(request: HttpRequest) -> HttpResponse:
     portal = request.portal
     if request.method == "POST":
         chosen = {key[5:]: value for key, value in request.POST.items() if key.startswith("kind:")}
         sync_services.save_absence_types(portal, chosen)
-        return _go(request, _url("absence_types", saved=1))
+        return _go(request, _url(request, "absence_types", saved=1))
     return _render(request, "bitrix_app/absence_types.html", {"kinds": selectors.absence_kinds(portal),
                                                                "types": ABSENCE_TYPES, "saved": request.GET.get("saved")})
 
 
-@page
+@admin_required
 @admin_only
 def preview(request: HttpRequest) -> HttpResponse:
     """Opening the tab asks a worker for a dry run and follows it like a run; `?run=` shows one's plan."""
@@ -215,37 +240,37 @@ def preview(request: HttpRequest) -> HttpResponse:
     return _render(request, "bitrix_app/preview.html", context)
 
 
-@page
+@admin_required
 def run_now(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
-        return _go(request, _url("preview"))
+        return _go(request, _url(request, "preview"))
     target = _started_url(request)
     sync_portal.delay(request.portal.pk, "manual", request.POST.get("person") or None)
     return _go(request, target)
 
 
-@page
+@admin_required
 def confirm(request: HttpRequest, run_id: int) -> HttpResponse:
     run = selectors.waiting_run(request.portal, run_id)
     if run is None or request.method != "POST":
-        return _go(request, _url("home"))
+        return _go(request, _url(request, "home"))
     if request.POST.get("decision") == "cancel":
         sync_services.cancel_run(run)
-        return _go(request, _url("home"))
+        return _go(request, _url(request, "home"))
     target = _started_url(request)
     confirm_sync.delay(run.pk)
     return _go(request, target)
 
 
-@page
+@admin_required
 def progress(request: HttpRequest) -> HttpResponse:
     progress_now = selectors.run_progress(request.portal, since=_since(request), preview=request.GET.get("preview") == "1")
     if request.GET.get("format") == "json":
-        return frame_headers(JsonResponse(progress_now), request.portal)
+        return _headers(request, JsonResponse(progress_now))
     return _render(request, "bitrix_app/progress.html", {"progress": progress_now, "since": request.GET.get("since", "")})
 
 
-@page
+@admin_required
 def journal(request: HttpRequest) -> HttpResponse:
     portal = request.portal
     if request.method == "POST":  # retry one person
@@ -255,19 +280,19 @@ def journal(request: HttpRequest) -> HttpResponse:
     filters = {"run_id": request.GET.get("run") or None, "query": request.GET.get("q", "").strip(),
                "kind": request.GET.get("kind", ""), "status": request.GET.get("status", "")}
     if request.GET.get("format") == "csv":
-        if not request.frame_session.is_admin:  # e-mails and names of everyone: administrators only
+        if not request.page_session.is_admin:  # e-mails and names of everyone: administrators only
             return _forbidden(request, _("Only the portal's administrators can do this."))
         response = HttpResponse(selectors.journal_csv(portal, **filters), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="hrsync-journal.csv"'
-        return frame_headers(response, portal)
+        return _headers(request, response)
     return _render(request, "bitrix_app/journal.html", {"ops": selectors.journal(portal, **filters),
                                                          "runs": selectors.recent_runs(portal), "filters": filters,
                                                          "kinds": selectors.operation_kinds(),
-                                                         "csv_url": _url("journal", format="csv", **{
+                                                         "csv_url": _url(request, "journal", format="csv", **{
                                                              k: v for k, v in (("run", filters["run_id"]), ("q", filters["query"]),
                                                                                ("kind", filters["kind"]), ("status", filters["status"])) if v})})
 
 
-@page
+@admin_required
 def outbox(request: HttpRequest) -> HttpResponse:
     return _render(request, "bitrix_app/requests.html", {"items": selectors.requests_to_zup(request.portal)})

@@ -6,9 +6,8 @@ import logging
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST
 
-from hrsync.selectors import overview
 from hrsync.tasks import process_portal_outbox
 from hrsync.writeback import (
     CallerUnknown,
@@ -21,9 +20,9 @@ from hrsync.writeback import (
 
 from .client import BitrixError
 from .formdata import nested
-from .frame import FrameSession, frame_session_required, frame_view, render_frame, ui_language
+from . import pages
+from .frame import FrameSession, frame_view, render_frame, ui_language
 from .gateway.workflows import VacationCall
-from .models import Portal
 from .services import Handshake, InstallRefused, enter_app_frame, handle_event, install_portal
 
 log = logging.getLogger(__name__)
@@ -112,17 +111,8 @@ def app_entry(request: HttpRequest) -> HttpResponse:
         except InstallRefused as exc:
             log.warning("App page refused: %s", exc)
             return render_frame(request, "bitrix_app/denied.html", {}, portal=None, status=403)
-        session = FrameSession.open(frame_user.portal, frame_user.user_id, frame_user.is_admin, language,
-                                    auth_id=request.POST.get("AUTH_ID", ""))
-        return _home(request, frame_user.portal, session)
-
-
-@frame_session_required  # outermost: a navigation POST becomes the GET it stands for
-@require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    return _home(request, request.portal, request.frame_session)
-
-
-def _home(request: HttpRequest, portal: Portal, session: FrameSession) -> HttpResponse:
-    context = {"portal": portal, "session": session, "s": session.dumps(), "page": "home", **overview(portal)}
-    return render_frame(request, "bitrix_app/home.html", context, portal=portal)
+        request.page_session = FrameSession.open(frame_user.portal, frame_user.user_id, frame_user.is_admin,
+                                                 language, auth_id=request.POST.get("AUTH_ID", ""))
+        request.portal, request.console = frame_user.portal, False
+        request.method = "GET"  # the entry POST is Bitrix24's, not a change: the overview is shown as read
+        return pages.home(request)

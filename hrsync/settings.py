@@ -28,8 +28,11 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if 
 APP_BASE_URL = env.str("APP_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
+    "django.contrib.admin",  # the operator's tools: console users and the portals they may open
     "django.contrib.contenttypes",
     "django.contrib.auth",
+    "django.contrib.sessions",  # the console's sign-in (the frame pages carry their own session)
+    "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_celery_beat",
     "hrsync",
@@ -39,8 +42,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     # Pages shown inside the portal's frame opt out per view (bitrix_app.frame); everything else is DENY.
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -57,6 +63,8 @@ TEMPLATES = [
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
             ],
         },
     }
@@ -89,6 +97,12 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 X_FRAME_OPTIONS = "DENY"
+# The console outside the portal frame: Django's own sign-in, no self-registration.
+LOGIN_URL = "console:login"
+LOGIN_REDIRECT_URL = "console:portals"
+LOGOUT_REDIRECT_URL = "console:login"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = env.int("CONSOLE_SESSION_AGE", default=8 * 3600)  # a working day
 
 # Fernet keys, comma-separated: the first encrypts, all decrypt (MultiFernet), so a key is rotated by
 # putting the new one first and running `manage.py rotate_encryption_keys`.

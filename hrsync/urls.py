@@ -1,3 +1,4 @@
+from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import include, path
 
@@ -8,6 +9,8 @@ def health(request):
 
 urlpatterns = [
     path("bitrix/", include("bitrix_app.urls")),
+    path("console/", include("bitrix_app.console_urls")),
+    path("admin/", admin.site.urls),
     path("payroll/", include("payroll_connector.urls")),
     path("health/", health, name="health"),
 ]
