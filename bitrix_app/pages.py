@@ -17,6 +17,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
 
 from hrsync import selectors
 from hrsync import services as sync_services
@@ -296,3 +297,19 @@ def journal(request: HttpRequest) -> HttpResponse:
 @admin_required
 def outbox(request: HttpRequest) -> HttpResponse:
     return _render(request, "bitrix_app/requests.html", {"items": selectors.requests_to_zup(request.portal)})
+
+
+# Every page, once: (path under the frame's /bitrix/app/ and the console's /console/<portal>/, view, name).
+# bitrix_app.urls wraps each with the frame session, bitrix_app.console_urls with the console's sign-in.
+PAGES = (
+    ("home/", require_GET(home), "home"),
+    ("connect/", connect, "connect"),
+    ("departments/", departments, "departments"),
+    ("absence-types/", absence_types, "absence_types"),
+    ("preview/", preview, "preview"),
+    ("run/", run_now, "run"),
+    ("runs/<int:run_id>/confirm/", confirm, "confirm"),
+    ("progress/", progress, "progress"),
+    ("journal/", journal, "journal"),
+    ("requests/", outbox, "requests"),
+)

@@ -32,6 +32,17 @@ def shot(page, name):
     page.screenshot(path=str(ARTIFACTS / f"page-{name}.png"))
 
 
+def connect_zup(page, zup):
+    """On the Connect tab (of the frame or the console), save the sandbox ZUP's OData address and check it."""
+    page.get_by_test_id("tab-connect").click()
+    page.get_by_test_id("odata-url").fill(zup.odata_url)
+    page.get_by_test_id("odata-user").fill("odata")
+    page.get_by_test_id("odata-password").fill("secret")
+    page.get_by_test_id("odata-save").click()
+    page.get_by_test_id("check").wait_for()
+    assert page.get_by_test_id("check").locator(".bad").count() == 0
+
+
 def wait_finished(frame, timeout=60000):
     frame.locator("[data-testid=percent]").filter(has_text="100").wait_for(timeout=timeout)
 
@@ -52,13 +63,7 @@ def test_the_admins_whole_path(sandbox_factory, zup, worker, settings, monkeypat
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(f"{sandbox.url}/marketplace/app/")
         frame = page.frame_locator("#appframe")
-        frame.get_by_test_id("tab-connect").click()
-        frame.get_by_test_id("odata-url").fill(zup.odata_url)
-        frame.get_by_test_id("odata-user").fill("odata")
-        frame.get_by_test_id("odata-password").fill("secret")
-        frame.get_by_test_id("odata-save").click()
-        frame.get_by_test_id("check").wait_for()
-        assert frame.get_by_test_id("check").locator(".bad").count() == 0
+        connect_zup(frame, zup)
         shot(page, "connect")
 
         frame.get_by_test_id("tab-preview").click()

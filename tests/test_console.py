@@ -18,7 +18,7 @@ from payroll_connector.models import OutboxItem, OutboxKind
 from payroll_connector.services import connect_odata
 from tests.conftest import control
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
-from tests.test_browser_pages import shot, wait_finished, worker  # noqa: F401 - the worker fixture
+from tests.test_browser_pages import connect_zup, shot, wait_finished, worker  # noqa: F401 - the worker fixture
 
 PASSWORD = "Пароль-для-теста-42"
 
@@ -78,13 +78,7 @@ def test_console_sign_in_list_open_preview_run_and_nobody_sees_another_portal(
         shot(page, "console-list")
         page.get_by_test_id("open-portal").click()
         assert page.get_by_test_id("role").inner_text() == "Администратор"
-        page.get_by_test_id("tab-connect").click()
-        page.get_by_test_id("odata-url").fill(zup.odata_url)
-        page.get_by_test_id("odata-user").fill("odata")
-        page.get_by_test_id("odata-password").fill("secret")
-        page.get_by_test_id("odata-save").click()
-        page.get_by_test_id("check").wait_for()
-        assert page.get_by_test_id("check").locator(".bad").count() == 0
+        connect_zup(page, zup)
 
         page.get_by_test_id("tab-preview").click()
         page.get_by_test_id("plan-summary").wait_for(timeout=60000)
