@@ -45,7 +45,8 @@ def start_portal(
 
     `tls` (certificate file, key file) serves both over HTTPS, for clients that, like b24pysdk, only
     speak https://<domain>/rest/. `on_premise` makes the portal its own OAuth server: SERVER_ENDPOINT is the
-    portal's REST base, as an on-premise Bitrix24 not using Bitrix24's cloud OAuth server sends it."""
+    portal's REST base. Whether such a box portal sends exactly that is the issue's premise, no source's
+    (module source rest/lib/oauth/auth.php has box portals use the cloud OAuthService). [G-onpremise-refresh]"""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     placeholder = PortalState(domain="pending", app=app, **state_options)
     portal_server = make_server(host, port, create_portal_app(placeholder), threaded=True, ssl_context=tls)
