@@ -302,13 +302,16 @@ def _journal(run: SyncRun, plan: o.SyncPlan) -> dict[int, SyncOperation]:
     return {id(op): row for op, row in zip(plan.operations, rows)}
 
 
-def confirm_run(run: SyncRun) -> SyncRun:
-    """An admin confirms a guard stop: a new run may dismiss up to that many people."""
+def confirm_run(run: SyncRun, *, today: date | None = None) -> SyncRun:
+    """An admin confirms a guard stop: a new run may dismiss up to that many people.
+
+    `today` is the day the stopped run planned for (tests and back-dated runs); by default the portal's today.
+    """
     if run.status != RunStatus.WAITING:
         raise SyncRefused("only a run waiting for confirmation can be confirmed")
     run.status = RunStatus.CONFIRMED
     run.save(update_fields=["status"])
-    return run_sync(run.portal, trigger="confirmed", confirmed_dismissals=run.dismissals)
+    return run_sync(run.portal, trigger="confirmed", confirmed_dismissals=run.dismissals, today=today)
 
 
 def cancel_run(run: SyncRun) -> None:

@@ -132,7 +132,7 @@ def test_dismissal_guard_stops_before_writing_and_waits_for_confirmation(connect
     assert stopped.status == RunStatus.WAITING and "25 dismissals" in stopped.guard_reason
     assert _writes(sandbox) == writes
     assert any("остановлена" in n["MESSAGE"] for n in sandbox.state.notifications)  # the admin is told
-    confirmed = confirm_run(stopped)
+    confirmed = confirm_run(stopped, today=TODAY)  # the day the stopped run planned for, not the machine's
     assert confirmed.status == RunStatus.SUCCEEDED and confirmed.outcome["done"] >= 25
     assert SyncRun.objects.get(pk=stopped.pk).status == RunStatus.CONFIRMED
     user_of = dict(PersonMapping.objects.filter(portal=portal).values_list("payroll_id", "user_id"))
