@@ -17,6 +17,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from hrsync import selectors
@@ -141,15 +142,21 @@ def connect(request: HttpRequest) -> HttpResponse:
             elif action == "rotate":
                 context["new_key"] = payroll.rotate_push_key(connection)
             elif action == "settings":
+                # Every number is checked before anything is saved: a field left empty or mistyped is an
+                # error that names the field, never a silent return to the default (the guard is a safety).
+                numbers = {name: _number(form, name, label, kind, low, high) for name, label, kind, low, high in _SETTINGS_NUMBERS}
                 if connection:
-                    payroll.update_connection(connection, schedule_minutes=int(form.get("schedule_minutes") or 30),
+                    payroll.update_connection(connection, schedule_minutes=numbers["schedule_minutes"],
                                               edition=form.get("edition") or ZupEdition.STANDARD,
                                               organisation_filter=organisations)
                 set_date_format(portal, form.get("date_format", ""))
                 sync_services.save_sync_settings(
-                    portal, guard_percent=float(form.get("guard_percent") or 10),
-                    guard_count=int(form.get("guard_count") or 20), lead_days=int(form.get("lead_days") or 0),
+                    portal, guard_percent=numbers["guard_percent"], guard_count=numbers["guard_count"],
+                    lead_days=numbers["lead_days"],
                     organisations_as_departments=form.get("organisations_as_departments") == "on")
+                context["saved"] = numbers
+        except SettingsInvalid as exc:
+            context["error"] = exc.message
         except (ValueError, PayrollError) as exc:
             context["error"] = str(exc)
     context["connection"] = connection
@@ -160,6 +167,36 @@ def connect(request: HttpRequest) -> HttpResponse:
     context["push_urls"] = {name: request.build_absolute_uri(f"/payroll/api/v1/{name}")
                             for name in ("packages", "outbox", "openapi.json")}
     return _render(request, "bitrix_app/connect.html", context)
+
+
+class SettingsInvalid(ValueError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# The settings form's numbers: (field, label, type, lowest, highest).
+_SETTINGS_NUMBERS = (
+    ("schedule_minutes", gettext_lazy("Run every, minutes"), int, 5, 10080),
+    ("guard_percent", gettext_lazy("Dismissal guard, percent of active users"), float, 0, 100),
+    ("guard_count", gettext_lazy("… or more people than"), int, 0, 100000),
+    ("lead_days", gettext_lazy("Create future hires this many days early"), int, 0, 365),
+)
+
+
+def _number(form, name: str, label: str, kind: type, low: float, high: float) -> int | float:
+    """A number of the settings form: the browser sends it locale-free (<input type=number>); a comma is
+    taken too (typed into a plain field). Empty, not a number or out of range: SettingsInvalid naming it."""
+    raw = (form.get(name) or "").strip().replace(",", ".")
+    try:
+        value = kind(float(raw)) if kind is int and raw and float(raw).is_integer() else kind(raw)
+    except ValueError:
+        raise SettingsInvalid(_("«%(field)s»: enter a number (got «%(value)s»). Nothing was saved.")
+                              % {"field": label, "value": raw}) from None
+    if not low <= value <= high:
+        raise SettingsInvalid(_("«%(field)s»: must be between %(low)s and %(high)s. Nothing was saved.")
+                              % {"field": label, "low": low, "high": high})
+    return value
 
 
 def _lines(text: str | None) -> list[str]:

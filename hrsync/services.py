@@ -215,6 +215,8 @@ def run_sync(portal: Portal, *, dry_run: bool = False, trigger: str = "manual", 
             else:
                 run.outcome = Applier(portal, client, run, plan, journal, fence=lock.check).apply()
                 run.status = RunStatus.PARTIAL if run.outcome["failed"] else RunStatus.SUCCEEDED
+                # The overview's chart counts people synced after the run, not before it (a first run made them all).
+                run.source_summary["synced_people"] = PersonMapping.objects.filter(portal=portal).count()
         except (BitrixError, PayrollError) as exc:
             run.status, run.error = RunStatus.FAILED, exc.message
             log.warning("Sync of %s failed: %s", portal.domain, exc.message)

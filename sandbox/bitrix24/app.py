@@ -505,7 +505,7 @@ def _frame_page(state: PortalState, *, target_url: str, title: str, placement: s
 
 
 _FRAME_HTML = """<!doctype html>
-<html lang="ru"><head><meta charset="utf-8"><title>{{ title }} — Битрикс24 (песочница)</title>
+<html lang="ru"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>{{ title }} — Битрикс24 (песочница)</title>
 <style>body{margin:0;font:14px "Helvetica Neue",Arial,sans-serif;background:#eef2f4}
 header{background:#2fc6f6;color:#fff;padding:10px 20px;font-weight:bold}
 #appframe{border:0;width:100%;height:600px;background:#fff}</style></head>
