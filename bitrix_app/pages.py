@@ -323,12 +323,18 @@ def journal(request: HttpRequest) -> HttpResponse:
         response = HttpResponse(selectors.journal_csv(portal, **filters), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="hrsync-journal.csv"'
         return _headers(request, response)
-    return _render(request, "bitrix_app/journal.html", {"ops": selectors.journal(portal, **filters),
-                                                         "runs": selectors.recent_runs(portal), "filters": filters,
-                                                         "kinds": selectors.operation_kinds(),
-                                                         "csv_url": _url(request, "journal", format="csv", **{
-                                                             k: v for k, v in (("run", filters["run_id"]), ("q", filters["query"]),
-                                                                               ("kind", filters["kind"]), ("status", filters["status"])) if v})})
+    params = {k: v for k, v in (("run", filters["run_id"]), ("q", filters["query"]), ("kind", filters["kind"]),
+                                 ("status", filters["status"])) if v}
+    number = int(request.GET["page"]) if request.GET.get("page", "").isdigit() else 1
+    ops, count, pages = selectors.journal_page(portal, page=number, **filters)
+    number = min(max(1, number), pages)
+    page = {"number": number, "pages": pages, "count": count,
+            "previous": _url(request, "journal", **params, page=number - 1) if number > 1 else "",
+            "next": _url(request, "journal", **params, page=number + 1) if number < pages else ""}
+    return _render(request, "bitrix_app/journal.html", {"ops": ops, "page": page, "runs": selectors.recent_runs(portal),
+                                                         "filters": filters, "kinds": selectors.operation_kinds(),
+                                                         "statuses": selectors.operation_statuses(),
+                                                         "csv_url": _url(request, "journal", format="csv", **params)})
 
 
 @admin_required

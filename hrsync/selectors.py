@@ -96,8 +96,14 @@ def absence_kinds(portal: Portal) -> list[tuple[str, str, bool]]:
     return [(k, chosen.get(k) or DEFAULT_ABSENCE_TYPES.get(k, "OTHER"), k not in chosen) for k in kinds]
 
 
+JOURNAL_PAGE = 100  # operations per journal page
+
+
 def journal(portal: Portal, *, run_id=None, query="", kind="", status="", limit=500):
-    ops = SyncOperation.objects.filter(run__portal=portal).select_related("run").order_by("-run__started_at", "seq")
+    """The journal: what runs did. Previews (dry runs) are not in it: they wrote nothing, and the preview
+    page shows each one's plan."""
+    ops = SyncOperation.objects.filter(run__portal=portal, run__dry_run=False).select_related("run").order_by(
+        "-run__started_at", "seq")
     if run_id:
         ops = ops.filter(run_id=run_id)
     if query:
@@ -157,8 +163,25 @@ def sync_config_of(portal: Portal) -> SyncConfig:
     return SyncConfig.objects.filter(portal=portal).first() or SyncConfig(portal=portal)
 
 
+def journal_page(portal: Portal, *, page: int = 1, **filters) -> tuple[list, int, int]:
+    """(one page of the journal, the number of matching operations, the number of pages)."""
+    ops = journal(portal, limit=None, **filters)
+    count = ops.count()
+    pages = max(1, -(-count // JOURNAL_PAGE))
+    page = min(max(1, page), pages)
+    return list(ops[(page - 1) * JOURNAL_PAGE:page * JOURNAL_PAGE]), count, pages
+
+
+def operation_statuses() -> list[tuple[str, str]]:
+    """The statuses the journal filters by, with their names in the page's language."""
+    shown = (OperationStatus.FAILED, OperationStatus.DONE, OperationStatus.SKIPPED, OperationStatus.PLANNED,
+             OperationStatus.RECOVERED)
+    return [(status.value, status.label) for status in shown]
+
+
 def recent_runs(portal: Portal, limit: int = 30):
-    return SyncRun.objects.filter(portal=portal).order_by("-started_at")[:limit]
+    """The last runs that wrote (or would have): previews are not listed."""
+    return SyncRun.objects.filter(portal=portal, dry_run=False).order_by("-started_at")[:limit]
 
 
 def waiting_run(portal: Portal, run_id: int | None = None) -> SyncRun | None:

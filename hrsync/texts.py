@@ -7,7 +7,8 @@ A test checks that every code has its text.
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
-from .sync.operations import Reason
+from .sync.operations import OPERATION_KINDS, PHASES, Reason
+from .sync.states import STATE_SYNONYMS
 
 REASON_MSGIDS = {
     Reason.NEW_IN_ZUP: gettext_noop("new in ZUP"),
@@ -24,6 +25,7 @@ REASON_MSGIDS = {
     Reason.HEAD_IN_ZUP: gettext_noop("head in ZUP"),
     Reason.ABSENCE_IN_ZUP: gettext_noop("absence in ZUP"),
     Reason.ABSENCE_CHANGED: gettext_noop("changed in ZUP"),
+    Reason.ABSENCE_TYPE_REMAPPED: gettext_noop("the Bitrix24 type for this kind of absence was changed in hrsync"),
     Reason.ABSENCE_REVERSED: gettext_noop("reversed (сторно) or cancelled in ZUP"),
     Reason.ABSENCE_GONE: gettext_noop("no longer in ZUP"),
     Reason.EMPLOYEE_NOT_SYNCED: gettext_noop("its employee is no longer synced"),
@@ -69,3 +71,40 @@ NOTICE_TEXTS = {
     "bad_date": _("a date in ZUP is not a date"),
     "unfinished_user_completed": _("completed a user an earlier failed attempt left without a name; send the invitation from Bitrix24"),
 }
+
+
+# What an operation does, by its kind (the core's class name, stored in the journal).
+OPERATION_TEXTS = {
+    "CreateDepartment": _("Create department"), "UpdateDepartment": _("Update department"),
+    "DeleteDepartment": _("Delete department"), "CreateUser": _("Create employee"), "UpdateUser": _("Update employee"),
+    "ReactivateUser": _("Reinstate employee"), "DeactivateUser": _("Dismiss employee"),
+    "SetDepartmentHead": _("Set department head"), "AddAbsence": _("Add absence"), "UpdateAbsence": _("Update absence"),
+    "RemoveAbsence": _("Remove absence"),
+}
+PHASE_TEXTS = {"departments": _("Departments"), "users": _("Employees"), "heads": _("Department heads"),
+               "absences": _("Absences"), "cleanup": _("Cleanup")}
+# Bitrix24's absence types (the chart's), as Bitrix24 names them to its users.
+ABSENCE_TYPE_TEXTS = {"VACATION": _("Vacation"), "LEAVESICK": _("Sick leave"), "ASSIGNMENT": _("Business trip"),
+                      "LEAVEUNPAYED": _("Unpaid leave"), "LEAVEMATERINITY": _("Maternity leave"),
+                      "OTHER": _("Other absence")}
+assert set(OPERATION_TEXTS) == set(OPERATION_KINDS) and set(PHASE_TEXTS) == set(PHASES)
+
+
+def operation_text(kind: str) -> str:
+    text = OPERATION_TEXTS.get(kind)
+    return str(text) if text is not None else kind
+
+
+def absence_type_text(code: str) -> str:
+    text = ABSENCE_TYPE_TEXTS.get(code)
+    return str(text) if text is not None else code
+
+
+def zup_state_text(state: str) -> str:
+    """A ZUP absence kind as ZUP shows it (its synonym); an unknown one as it came."""
+    return STATE_SYNONYMS.get(state, state)
+
+
+def change_value(field: str, value) -> str:
+    """One side of a change as a person reads it: an absence type by its name, other values as they are."""
+    return absence_type_text(value) if field == "type" and value else value

@@ -26,10 +26,16 @@ def main(po_path, dict_path):
         if m:
             msgid = _unquote(re.findall(r'".*"', m.group(1)))
             msgstr = _unquote(re.findall(r'".*"', m.group(2)))
-            if msgid and not msgstr:
+            # A fuzzy entry is makemessages' guess from a similar msgid: gettext never shows it, so it is
+            # as untranslated as an empty one, and the dictionary's translation replaces it.
+            fuzzy = re.search(r"^#,.*\bfuzzy\b", block, re.M) is not None
+            if msgid and (not msgstr or fuzzy):
                 if msgid in translations:
                     block = block[:m.start(2)] + _quote(translations[msgid]) + ("\n" if m.group(2).endswith("\n") else "")
-                    block = block.replace("#, fuzzy\n", "")
+                    block = re.sub(r"^(#,.*?)(, )?\bfuzzy\b(, )?", lambda f: f.group(1) + (", " if f.group(2) and f.group(3) else ""),
+                                   block, flags=re.M)
+                    block = re.sub(r"^#,\s*\n", "", block, flags=re.M)
+                    block = re.sub(r"^#\| .*\n", "", block, flags=re.M)
                 else:
                     missing.append(msgid)
         out.append(block)

@@ -83,7 +83,7 @@ def test_the_admins_whole_path(sandbox_factory, zup, worker, settings, monkeypat
 
         frame.get_by_test_id("tab-preview").click()
         frame.get_by_test_id("plan-summary").wait_for()
-        assert "CreateUser" in frame.get_by_test_id("plan-summary").inner_text()
+        assert "Создание сотрудника" in frame.get_by_test_id("plan-summary").inner_text()  # kinds by name, not code
         shot(page, "preview")
         frame.get_by_test_id("run-now").click()
         wait_finished(frame)

@@ -82,7 +82,7 @@ def test_console_sign_in_list_open_preview_run_and_nobody_sees_another_portal(
 
         page.get_by_test_id("tab-preview").click()
         page.get_by_test_id("plan-summary").wait_for(timeout=60000)
-        assert "CreateUser" in page.get_by_test_id("plan-summary").inner_text()
+        assert "Создание сотрудника" in page.get_by_test_id("plan-summary").inner_text()  # kinds by name, not code
         assert len(portal_a_sandbox.state.users) == 1  # a preview writes nothing
         shot(page, "console-preview")
         page.get_by_test_id("run-now").click()

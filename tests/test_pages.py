@@ -36,14 +36,15 @@ def test_admin_connects_zup_previews_runs_and_reads_the_journal(installed, zup, 
     assert connected.status_code == 200 and "secret" not in connected.text  # the password is never sent back
     assert connected.text.count("доступно для чтения") + connected.text.count("readable") >= 7
     preview = _get(live_server, "preview/", s)
-    assert "CreateUser" in preview.text and "новое в ЗУП" in preview.text  # the core's reason, in the portal's language
+    assert "Создание сотрудника" in preview.text and "новое в ЗУП" in preview.text  # kinds and reasons in the portal's language
+    assert ">CreateUser<" not in preview.text
     assert SyncRun.objects.get(portal=portal, dry_run=True)
     ran = _post(live_server, "run/", s)
     assert ran.status_code == 200  # redirected to the progress page
     progress = _get(live_server, "progress/", s, format="json").json()
     assert progress["percent"] == 100 and progress["status"] == "succeeded" and progress["done"] > 250
     journal = _get(live_server, "journal/", s, q="Иван")
-    assert "CreateUser" in journal.text
+    assert "<td>Создание сотрудника</td>" in journal.text
     csv = _get(live_server, "journal/", s, format="csv")
     assert csv.headers["Content-Type"].startswith("text/csv") and csv.text.count("\n") > 250
     assert _get(live_server, "departments/", s).status_code == 200

@@ -44,6 +44,7 @@ class Reason(str, Enum):
     HEAD_IN_ZUP = "head_in_zup"
     ABSENCE_IN_ZUP = "absence_in_zup"
     ABSENCE_CHANGED = "absence_changed_in_zup"
+    ABSENCE_TYPE_REMAPPED = "absence_type_mapping_changed"  # ZUP's data is the same: hrsync's type mapping changed
     ABSENCE_REVERSED = "absence_reversed_in_zup"
     ABSENCE_GONE = "absence_gone_from_zup"
     EMPLOYEE_NOT_SYNCED = "employee_no_longer_synced"

@@ -69,6 +69,7 @@ class _Planner:
         self.deactivated: set[str] = set()
         self.reactivated: set[str] = set()
         self.person_of_employment = {e.guid: person.guid for person in snapshot.persons for e in person.employments}
+        self.person_names = {person.guid: person.full_name for person in snapshot.persons}
         self.still_staffed: set[str] = set()
 
     def usable_user(self, person: str) -> bool:
@@ -311,6 +312,11 @@ class _Planner:
         chosen = self.mappings.absence_types.get(kind) or DEFAULT_ABSENCE_TYPES.get(kind) or "OTHER"
         return chosen if chosen in ABSENCE_TYPES else "OTHER"
 
+    def absence_label(self, person: str | None, name: str, start, end) -> str:
+        """Whose absence, what and when: «Иванова Анна Сергеевна: Отпуск 01.06.2027–14.06.2027»."""
+        whom = self.person_names.get(person or "", "")
+        return f"{whom + ': ' if whom else ''}{name} {start:%d.%m.%Y}–{end:%d.%m.%Y}"
+
     def plan_absences(self) -> None:
         written = {a.payroll_id: a for a in self.portal.absences}
         wanted: set[str] = set()
@@ -327,7 +333,7 @@ class _Planner:
             wanted.add(absence.guid)
             absence_type = self.absence_type(absence.kind)
             name = ABSENCE_NAMES[absence_type]
-            label = f"{name} {absence.start:%d.%m.%Y}–{end:%d.%m.%Y}"
+            label = self.absence_label(person, name, absence.start, end)
             known = written.get(absence.guid)
             shown = dict(payroll_id=absence.guid, label=label, person_payroll_id=person, absence_type=absence_type, name=name,
                          start=absence.start, end=end)
@@ -341,9 +347,12 @@ class _Planner:
                 if old != new:
                     changes[key] = [str(old), str(new)]
             if changes:
-                self.ops.append(UpdateAbsence(reason=Reason.ABSENCE_CHANGED, event_id=known.event_id,
+                # Only the type (and so the name) moved: ZUP's absence is the same, the admin remapped its kind.
+                reason = Reason.ABSENCE_TYPE_REMAPPED if set(changes) <= {"type", "name"} else Reason.ABSENCE_CHANGED
+                self.ops.append(UpdateAbsence(reason=reason, event_id=known.event_id,
                                               user_id=known.user_id, changes=changes, **shown))
         present = {a.guid: a for a in self.snapshot.absences}
+        users_person = {user_id: guid for guid, user_id in self.mappings.persons.items()}
         for known in self.portal.absences:
             if known.payroll_id in wanted:
                 continue
@@ -359,7 +368,8 @@ class _Planner:
             else:
                 continue  # over, and out of ZUP's history window: the entry stays as history
             self.ops.append(RemoveAbsence(payroll_id=known.payroll_id,
-                                          label=f"{known.name} {known.start:%d.%m.%Y}–{known.end:%d.%m.%Y}",
+                                          label=self.absence_label(users_person.get(known.user_id), known.name,
+                                                                   known.start, known.end),
                                           reason=reason, event_id=known.event_id, user_id=known.user_id))
 
     # -- guards ------------------------------------------------------------------------------------------
