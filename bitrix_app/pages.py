@@ -159,6 +159,11 @@ def connect(request: HttpRequest) -> HttpResponse:
             context["error"] = exc.message
         except (ValueError, PayrollError) as exc:
             context["error"] = str(exc)
+    if context["check"]:
+        rows = [(payroll.composition_name(entity), outcome) for entity, outcome in context["check"].items()]
+        context["check_rows"] = rows
+        context["check_bad"] = sum(1 for _name, outcome in rows if outcome != "ok")
+        context["check_total"] = len(payroll.REQUIRED_ENTITIES)
     context["connection"] = connection
     context["config"] = selectors.sync_config_of(portal)
     context["date_formats"] = DATE_FORMATS
@@ -219,6 +224,9 @@ def departments(request: HttpRequest) -> HttpResponse:
     proposals = {n["payroll_id"]: n for n in selectors.latest_notices(portal)
                  if n["code"] == "department_match_proposed" and n["payroll_id"] not in mappings}  # not yet decided
     rows = _tree_rows(source, mappings, proposals)
+    planned = selectors.departments_planned(portal)  # the same plan the preview shows: one source of truth
+    for row in rows:
+        row["planned"] = row["guid"] in planned
     bitrix_tree, error = selectors.bitrix_department_paths(portal)
     names = {d["id"]: d["path"] for d in bitrix_tree}
     for row in rows:
@@ -226,7 +234,8 @@ def departments(request: HttpRequest) -> HttpResponse:
         row["bitrix_path"] = names.get(target, "")
     return _render(request, "bitrix_app/departments.html", {"rows": rows, "has_source": bool(source),
                                                              "proposals": len(proposals), "bitrix_tree": bitrix_tree,
-                                                             "error": error})
+                                                             "error": error, "organisations_as_departments":
+                                                                 selectors.sync_config_of(portal).organisations_as_departments})
 
 
 def _tree_rows(source: dict, mappings: dict, proposals: dict) -> list[dict]:

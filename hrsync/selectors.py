@@ -79,6 +79,16 @@ def _bars(labels: list[str], values: list[float], *, height: int = 80, width: in
     return {"bars": bars, "width": max(1, len(bars)) * (width + 4), "height": height, "bar": width, "max": top}
 
 
+def departments_planned(portal: Portal) -> set[str]:
+    """ZUP departments the newest plan (a preview or a run) creates: what the departments page calls
+    «will be created», so it never says so of one the preview does not plan (a disbanded one, say)."""
+    run = SyncRun.objects.filter(portal=portal).exclude(source_summary={}).order_by("-started_at").first()
+    if run is None:
+        return set()
+    return set(run.operations.filter(kind="CreateDepartment").exclude(status=OperationStatus.DONE)
+               .values_list("payroll_id", flat=True))
+
+
 def latest_source(portal: Portal) -> dict:
     run = SyncRun.objects.filter(portal=portal).exclude(source_summary={}).order_by("-started_at").first()
     return run.source_summary if run else {}

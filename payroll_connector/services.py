@@ -92,6 +92,19 @@ def odata_client(connection: PayrollConnection) -> ODataClient:
                        page_size=settings.PAYROLL_ODATA_PAGE_SIZE)
 
 
+_COMPOSITION_PREFIXES = {"Catalog_": "Справочник.", "Document_": "Документ.", "InformationRegister_": "РегистрСведений.",
+                         "AccumulationRegister_": "РегистрНакопления."}
+
+
+def composition_name(entity: str) -> str:
+    """An entity set by the name the 1C administrator ticks in ZUP's «Состав» of the OData interface:
+    Catalog_Организации -> Справочник.Организации (a register's records set -> the register)."""
+    for prefix, kind in _COMPOSITION_PREFIXES.items():
+        if entity.startswith(prefix):
+            return kind + entity.removeprefix(prefix).removesuffix("_RecordType")
+    return entity
+
+
 def check_odata(connection: PayrollConnection) -> dict[str, str]:
     """Read one record of every entity set the reader needs: {entity: "ok" | the error, with the fix}."""
     client = odata_client(connection)

@@ -30,6 +30,7 @@ def raw_codes(text: str) -> list[str]:
     found += [code for code in ABSENCE_TYPES if re.search(rf"\b{code}\b", text)]
     found += [state for state in ZUP_IDENTIFIERS if re.search(rf"(?<![\w]){state}(?![\w])", text)]
     found += [word for word in ENGLISH_STATUSES if re.search(rf"\b{word}\b", text)]
+    found += re.findall(r"\b(?:Catalog|Document|InformationRegister)_\w+", text)  # OData names, not ZUP's
     return found
 
 
@@ -119,4 +120,75 @@ def test_a_remapped_absence_type_says_so(portal_in_russian, browser_page):
     text = frame.get_by_test_id("journal").inner_text()
     assert "изменено в ЗУП" not in text and "Командировка → Другое отсутствие" in text.replace("\u00a0", " ")
     shot(page, "journal-remapped")
+    assert errors == []
+
+
+def test_the_departments_page_and_the_preview_say_the_same(portal_in_russian, browser_page):
+    """Defect 6: «will be created» exactly for the departments the preview creates; a disbanded one is not."""
+    sandbox, portal = portal_in_russian
+    page, errors = browser_page
+    planned = preview(portal)
+    creates = set(planned.operations.filter(kind="CreateDepartment").values_list("payroll_id", flat=True))
+    disbanded = {guid for guid, _n, _p, _o, gone in planned.source_summary["departments"] if gone}
+    assert creates and disbanded
+    frame = _open(page, sandbox, "departments")
+    frame.get_by_test_id("department-map").wait_for()
+    said = set(frame.locator("tr[data-guid]:has([data-testid=will-be-created])").evaluate_all(
+        "rows => rows.map(r => r.dataset.guid)"))
+    assert said == creates
+    not_created = set(frame.locator("tr[data-guid]:has([data-testid=not-created])").evaluate_all(
+        "rows => rows.map(r => r.dataset.guid)"))
+    assert disbanded - creates <= not_created and not (not_created & creates)
+    shot(page, "departments-truth")
+    assert errors == []
+
+
+def test_the_frame_grows_with_its_content(portal_in_russian, browser_page, eager_celery):
+    """Defect 7: opening the list of records that need attention makes the frame taller (BX24.fitWindow)."""
+    sandbox, portal = portal_in_russian
+    page, errors = browser_page
+    run_sync(portal, today=ZUP_TODAY)
+    frame = _open(page, sandbox, "preview")
+    frame.get_by_test_id("plan-summary").wait_for()
+    page.wait_for_timeout(300)
+    iframe = page.locator("#appframe")
+    before = iframe.bounding_box()["height"]
+    frame.locator("details summary").first.click()
+    page.wait_for_function("h => document.getElementById('appframe').getBoundingClientRect().height > h + 100", arg=before)
+    after = iframe.bounding_box()["height"]
+    inner = frame.locator("html").evaluate("e => e.offsetHeight")
+    assert after > before and after >= inner  # the whole page shows, no inner scroll
+    shot(page, "frame-grown")
+    assert errors == []
+
+
+def test_empty_states_guide_and_counts_lead_somewhere(portal_in_russian, browser_page, zup):
+    """Defect 8: the empty requests page says how to add the action; attention counts are links; the OData
+    check sums up and names objects as the 1C administrator ticks them."""
+    sandbox, portal = portal_in_russian
+    page, errors = browser_page
+    run_sync(portal, today=ZUP_TODAY)
+    frame = _open(page, sandbox, "requests")
+    howto = frame.get_by_test_id("requests-howto")
+    howto.wait_for()
+    assert "Передать отпуск в 1С:ЗУП" in howto.inner_text() and "Бизнес-процессы" in howto.inner_text()
+    shot(page, "requests-empty")
+
+    frame = _open(page, sandbox, "home")
+    frame.get_by_test_id("attention-failed").click()
+    frame.get_by_test_id("journal").wait_for()
+    assert frame.locator("select[name=status]").input_value() == "failed"
+
+    frame = _open(page, sandbox, "connect")
+    frame.get_by_test_id("odata-url").fill(zup.odata_url)
+    frame.get_by_test_id("odata-user").fill("odata")
+    frame.get_by_test_id("odata-password").fill("secret")
+    frame.get_by_test_id("odata-save").click()
+    summary = frame.get_by_test_id("check-summary")
+    summary.wait_for()
+    assert "доступны для чтения" in summary.inner_text() or "читаются" in summary.inner_text()
+    table = frame.get_by_test_id("check").inner_text()
+    assert "Справочник.Организации" in table and "Catalog_" not in table
+    assert raw_codes(frame.locator("body").inner_text()) == []
+    shot(page, "connect-checked")
     assert errors == []

@@ -20,9 +20,10 @@ def field_label(name: str) -> str:
 
 @register.filter
 def notice(item: dict) -> str:
-    """A notice in the page's language: what its code means, then the specifics from ZUP's data."""
+    """A notice in the page's language: what its code means. The specifics the core adds are English
+    (for the operator and the logs): shown only where the code has no text of its own yet."""
     explained = NOTICE_TEXTS.get(item.get("code", ""))
-    return f"{explained}. {item.get('message', '')}" if explained else item.get("message", "")
+    return str(explained) if explained else item.get("message", "")
 
 
 @register.filter
