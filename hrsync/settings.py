@@ -199,6 +199,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 # The shared rate limiter: Redis when there is one (all workers pace together), else per process.
 RATE_LIMITER = env.str("RATE_LIMITER", default="redis" if REDIS_URL else "local")
+# /health/ and /metrics name the portals served: with a token set they need `Authorization: Bearer <token>`.
+HRSYNC_OPS_TOKEN = env.str("HRSYNC_OPS_TOKEN", default="")
 
 LOGGING = {
     "version": 1,

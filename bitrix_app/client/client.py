@@ -10,6 +10,8 @@ import requests
 from django.conf import settings
 from urllib3.exceptions import NewConnectionError
 
+from hrsync.counters import counters
+
 from .errors import (
     BitrixError,
     BitrixMethodError,
@@ -142,10 +144,13 @@ class BitrixClient:
         renewed = False
         while True:
             token = self.tokens.current()
-            self.stats.waited_seconds += self.limiter.acquire(
-                self.endpoint.bucket_key, self.endpoint.rate_per_second, self.endpoint.rate_burst
-            )
+            waited = self.limiter.acquire(self.endpoint.bucket_key, self.endpoint.rate_per_second, self.endpoint.rate_burst)
+            self.stats.waited_seconds += waited
             self.stats.http_calls += 1
+            counters().add("bitrix_rest_calls")
+            if waited > 0:
+                counters().add("ratelimit_waits")
+                counters().add("ratelimit_wait_seconds", waited)
             try:
                 # A webhook's key is in the URL: it sends no `auth`.
                 payload, status = self._post(url, method, {**(params or {}), **({"auth": token} if token else {})})

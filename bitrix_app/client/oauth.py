@@ -23,6 +23,8 @@ from django.utils import timezone
 from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
 from requests_oauthlib import OAuth2Session
 
+from hrsync.counters import counters
+
 from ..models import OnPremisePortal, Portal, PortalStatus
 from .errors import BitrixAuthError, BitrixError, BitrixReauthRequired, BitrixTransportError
 
@@ -160,8 +162,10 @@ def refresh_portal_tokens(portal_id: int, failed_access_token: str | None = None
                 portal.token_refreshed_at = timezone.now()
                 portal.save()
                 log.info("Renewed the token pair of portal %s", portal.domain)
+                counters().add("oauth_refreshes", outcome="renewed")
                 return portal
         log.warning("Portal %s needs re-authorisation: %s", portal.domain, reauth.message)
+        counters().add("oauth_refreshes", outcome="needs_reauth")
         raise reauth
 
 
