@@ -42,6 +42,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the admin's) from the app itself, compressed and cached forever by their hashed names.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -83,6 +85,12 @@ TIME_ZONE = "Europe/Moscow"
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Manifest storage needs collectstatic (the Dockerfile runs it); DEBUG and the tests serve files as they are.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage" if not DEBUG and
+                    env.bool("HRSYNC_STATIC_MANIFEST", default=True) else "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 
 # --- Security -----------------------------------------------------------------------------------
 # Behind a TLS-terminating proxy (the usual deployment) the proxy sets X-Forwarded-Proto.

@@ -19,6 +19,7 @@ os.environ.setdefault("HRSYNC_ENV_FILE", "/nonexistent")
 os.environ.setdefault("HRSYNC_SYNC_AFTER_PACKAGE", "0")
 os.environ.setdefault("HRSYNC_LEASE_TTL", "3")  # a killed worker's portal frees quickly
 os.environ.setdefault("HRSYNC_RESUME_SECONDS", "2")
+os.environ.setdefault("HRSYNC_STATIC_MANIFEST", "0")  # no collectstatic before the suite; tests/test_production.py runs it
 
 from hrsync.settings import *  # noqa: E402,F401,F403
 
