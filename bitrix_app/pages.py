@@ -347,6 +347,12 @@ def journal(request: HttpRequest) -> HttpResponse:
 
 
 @admin_required
+def guide(request: HttpRequest) -> HttpResponse:
+    """The short guide for the HR administrator and the 1C administrator (in Russian, their language)."""
+    return _render(request, "bitrix_app/guide.html", {})
+
+
+@admin_required
 def outbox(request: HttpRequest) -> HttpResponse:
     return _render(request, "bitrix_app/requests.html", {"items": selectors.requests_to_zup(request.portal)})
 
@@ -364,4 +370,5 @@ PAGES = (
     ("progress/", progress, "progress"),
     ("journal/", journal, "journal"),
     ("requests/", outbox, "requests"),
+    ("guide/", require_GET(guide), "guide"),
 )

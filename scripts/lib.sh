@@ -14,7 +14,8 @@ apt_install() {
     APT_UPDATED=1
   fi
   say "apt-get install $*"
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+  # No recommended packages: Chromium alone would bring about a hundred (fonts, desktop integration) it does not need here.
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
 # ensure_command COMMAND DEBIAN-PACKAGE

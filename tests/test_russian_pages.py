@@ -192,3 +192,17 @@ def test_empty_states_guide_and_counts_lead_somewhere(portal_in_russian, browser
     assert raw_codes(frame.locator("body").inner_text()) == []
     shot(page, "connect-checked")
     assert errors == []
+
+
+def test_the_guide_is_one_click_from_the_overview(portal_in_russian, browser_page):
+    sandbox, portal = portal_in_russian
+    page, errors = browser_page
+    frame = _open(page, sandbox, "home")
+    frame.get_by_test_id("guide-link").click()
+    guide = frame.get_by_test_id("guide")
+    guide.wait_for()
+    text = guide.inner_text()
+    assert "Удаленный доступ (OData)" in text and "пригласит всех сотрудников" in text and "Журнале" in text
+    assert raw_codes(text) == []
+    shot(page, "guide")
+    assert errors == []
