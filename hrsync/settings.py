@@ -74,6 +74,9 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'hrsync.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # The demo's page and its worker share one SQLite file: a writer waits for the other instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "ru"
@@ -183,8 +186,17 @@ HRSYNC_SYNC_AFTER_PACKAGE = env.bool("HRSYNC_SYNC_AFTER_PACKAGE", default=True)
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL or None)
-# Without a broker (the demo) tasks run in the calling process.
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not (REDIS_URL or env.str("CELERY_BROKER_URL", default="")))
+# The demo's broker, which needs no server: messages are files in one folder (kombu's filesystem transport),
+# so the demo's worker runs the tasks and the pages follow their progress as in production.
+CELERY_FILESYSTEM_BROKER_DIR = env.str("CELERY_FILESYSTEM_BROKER_DIR", default="")
+if CELERY_FILESYSTEM_BROKER_DIR:
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": CELERY_FILESYSTEM_BROKER_DIR,
+                                       "data_folder_out": CELERY_FILESYSTEM_BROKER_DIR,
+                                       "processed_folder": CELERY_FILESYSTEM_BROKER_DIR, "store_processed": False}
+# Without a broker tasks run in the calling process.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not (
+    REDIS_URL or env.str("CELERY_BROKER_URL", default="") or CELERY_FILESYSTEM_BROKER_DIR))
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the task for another
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -66,8 +67,10 @@ def main() -> int:
         DJANGO_SETTINGS_MODULE="hrsync.settings",
         DJANGO_DEBUG="1",
         DATABASE_URL=env.get("DEMO_DATABASE_URL", f"sqlite:///{ROOT / 'var' / 'demo.sqlite3'}"),
-        REDIS_URL="",  # no broker: tasks run in-process, the rate limiter is per process
-        CELERY_BROKER_URL="",
+        REDIS_URL="",  # no Redis: the rate limiter is per process
+        # A broker without a server (files in a folder): the demo's worker runs the page's tasks, so a run's
+        # progress can be watched as in production.
+        CELERY_FILESYSTEM_BROKER_DIR=str(ROOT / "var" / "demo-broker"),
         APP_BASE_URL=app_url,
         ALLOWED_HOSTS="127.0.0.1,localhost",
         BITRIX_CLIENT_ID="local.hrsync.sandbox",
@@ -83,6 +86,9 @@ def main() -> int:
     if "DEMO_DATABASE_URL" not in os.environ and database.exists():
         database.unlink()
     subprocess.run([PYTHON, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+    broker = ROOT / "var" / "demo-broker"
+    shutil.rmtree(broker, ignore_errors=True)  # no task left over from an earlier demo
+    broker.mkdir(parents=True)
 
     children = [
         subprocess.Popen([PYTHON, "-m", "sandbox.bitrix24", "--port", str(args.portal_port), "--oauth-port",
@@ -91,6 +97,8 @@ def main() -> int:
         subprocess.Popen([PYTHON, "manage.py", "runserver", f"127.0.0.1:{args.app_port}", "--noreload"], cwd=ROOT, env=env),
         subprocess.Popen([PYTHON, "-m", "sandbox.zup", "--port", str(args.zup_port), "--size", str(args.size)],
                          cwd=ROOT, env=env, stdout=subprocess.DEVNULL),
+        subprocess.Popen([PYTHON, "-m", "celery", "-A", "hrsync", "worker", "--pool=solo", "--loglevel=WARNING",
+                          "--without-gossip", "--without-mingle", "--without-heartbeat"], cwd=ROOT, env=env),
     ]
     try:
         wait_for(f"{portal_url}/_sandbox/state", "The sandbox portal")
@@ -109,8 +117,6 @@ def main() -> int:
                        cwd=ROOT, env=env, check=True)
         snapshot = subprocess.run(manage + ["payroll_snapshot", "--portal", domain, "--problems", "8"], cwd=ROOT,
                                   env=env, check=True, capture_output=True, text=True).stdout
-        first_sync = subprocess.run(manage + ["sync_portal", "--portal", domain], cwd=ROOT, env=env, check=True,
-                                    capture_output=True, text=True).stdout
         print()
         print("hrsync demo")
         print(f"  sandbox portal   {portal_url}  (member_id {state['member_id']})")
@@ -121,13 +127,14 @@ def main() -> int:
         print()
         print("What hrsync reads from the sandbox ZUP:")
         print(snapshot)
-        print("The first sync, ZUP -> the sandbox portal (the first 50 operations; the app page and")
-        print("`manage.py sync_portal --portal ... --json` show all of them):")
-        print(first_sync)
-        print(f"Open {portal_url}/marketplace/app/ in a browser: the portal's frame with the app inside.")
-        print(f"(as a non-admin colleague: {portal_url}/marketplace/app/?user_id=2 after adding one)")
         if args.smoke:
-            return 0 if state["app_installed"] and len(state["event_bindings"]) == 2 else 1
+            return _smoke(manage, domain, zup_url, env, state)
+        print(f"Open {portal_url}/marketplace/app/ in a browser: the portal's frame with the app inside.")
+        print("Nothing is synced yet: «Предпросмотр и запуск» shows the plan, «Запустить сейчас» runs it in the demo's")
+        print("worker and the page follows its progress. Then change something in the sandbox ZUP, as HR would:")
+        print(f"  {PYTHON} -m sandbox.zup.change hire        # also: transfer, vacation, dismiss (--url {zup_url})")
+        print("and preview and run again. (As a non-admin colleague: "
+              f"{portal_url}/marketplace/app/?user_id=2 after adding one.)")
         print("Ctrl-C stops the demo.")
         signal.sigwait({signal.SIGINT, signal.SIGTERM})
         return 0
@@ -139,6 +146,36 @@ def main() -> int:
                 child.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 child.kill()
+
+
+def _smoke(manage: list[str], domain: str, zup_url: str, env: dict, state: dict) -> int:
+    """Print and exit: the first sync, a change made in the sandbox ZUP, and a second sync run by the worker."""
+    first = subprocess.run(manage + ["sync_portal", "--portal", domain], cwd=ROOT, env=env, check=True,
+                           capture_output=True, text=True).stdout
+    print("The first sync, ZUP -> the sandbox portal (the first 50 operations; the app page and")
+    print("`manage.py sync_portal --portal ... --json` show all of them):")
+    print(first)
+    change = subprocess.run([PYTHON, "-m", "sandbox.zup.change", "hire", "--url", zup_url], cwd=ROOT, env=env,
+                            check=True, capture_output=True, text=True).stdout.strip()
+    print(f"Changed in the sandbox ZUP: {change}")
+    queue = ("from bitrix_app.models import Portal; from hrsync.tasks import sync_portal; "
+             f"sync_portal.delay(Portal.objects.get(domain={domain!r}).pk, 'manual')")
+    subprocess.run(manage + ["shell", "-v", "0", "-c", queue], cwd=ROOT, env=env, check=True)
+    latest = ("from django.utils import translation; from hrsync.models import SyncRun; "
+              "from hrsync.texts import operation_text; translation.activate('ru'); "
+              "r = SyncRun.objects.filter(dry_run=False).order_by('-pk').first(); "
+              "print(r.pk, r.get_status_display() if r.finished_at else 'running', "
+              "', '.join(f'{operation_text(k)}: {n}' for k, n in r.planned.items()))")
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        shown = subprocess.run(manage + ["shell", "-v", "0", "-c", latest], cwd=ROOT, env=env, check=True,
+                               capture_output=True, text=True).stdout.strip()
+        if shown.startswith("2 ") and "running" not in shown:
+            print(f"The worker's run: {shown}")
+            return 0 if state["app_installed"] and len(state["event_bindings"]) == 2 else 1
+        time.sleep(1)
+    print(f"The worker did not finish the second run in time: {shown}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

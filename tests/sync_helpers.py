@@ -1,10 +1,10 @@
 """Expected portal state, computed from the snapshot independently of the planner, and ZUP edits."""
 from __future__ import annotations
 
-import uuid
 from datetime import date, timedelta
 
 from hrsync.models import DepartmentMapping, PersonMapping
+from sandbox.zup.edits import ZupEditor  # noqa: F401 (HR's work in ZUP, shared with the demo)
 
 ABSENCE_TYPE = {"ОтпускОсновной": "VACATION", "ДополнительныйОтпуск": "VACATION", "Болезнь": "LEAVESICK",
                 "Командировка": "ASSIGNMENT", "ОтпускНеоплачиваемыйПоРазрешениюРаботодателя": "LEAVEUNPAYED",
@@ -73,71 +73,3 @@ def assert_portal_matches(snapshot, sandbox_state, portal, today: date) -> dict:
     return {"departments": len(expected_deps), "active_users": expected_active, "events": len(expected_events)}
 
 
-class ZupEditor:
-    """HR's work in ZUP, done on the sandbox infobase as ZUP's documents would record it."""
-
-    def __init__(self, infobase):
-        self.base = infobase
-
-    def rows(self, entity):
-        return self.base.rows(entity)
-
-    def current(self, employee_key):
-        return next(r for r in self.rows("InformationRegister_ТекущиеКадровыеДанныеСотрудников") if r["Сотрудник_Key"] == employee_key)
-
-    def hire(self, *, last, first, email, department, position, org, hired: date, person=None, kind="ОсновноеМестоРаботы"):
-        if person is None:
-            person = {"Ref_Key": str(uuid.uuid4()), "Parent_Key": "00000000-0000-0000-0000-000000000000", "IsFolder": False,
-                      "DeletionMark": False, "Description": f"{last} {first}", "Фамилия": last, "Имя": first, "Отчество": "",
-                      "ФИО": f"{last} {first}", "ДатаРождения": "1990-01-01T00:00:00", "Пол": "Женский",
-                      "КонтактнаяИнформация": [{"LineNumber": "1", "Тип": "АдресЭлектроннойПочты", "Представление": email,
-                                                "АдресЭП": email, "НомерТелефона": ""}]}
-            self.rows("Catalog_ФизическиеЛица").append(person)
-        employee = {"Ref_Key": str(uuid.uuid4()), "Code": f"9{len(self.rows('Catalog_Сотрудники')):09d}",
-                    "Description": person["Description"], "ФизическоеЛицо_Key": person["Ref_Key"],
-                    "ГоловнаяОрганизация_Key": org, "ВАрхиве": False, "ГоловнойСотрудник_Key": "00000000-0000-0000-0000-000000000000",
-                    "DeletionMark": False}
-        self.rows("Catalog_Сотрудники").append(employee)
-        self.rows("InformationRegister_ТекущиеКадровыеДанныеСотрудников").append({
-            "Сотрудник_Key": employee["Ref_Key"], "ФизическоеЛицо_Key": person["Ref_Key"], "ГоловнаяОрганизация_Key": org,
-            "ТекущаяОрганизация_Key": org, "ТекущееПодразделение_Key": department, "ТекущаяДолжность_Key": position,
-            "ДатаПриема": hired.strftime("%Y-%m-%dT00:00:00"), "ДатаУвольнения": "0001-01-01T00:00:00",
-            "ТекущийВидЗанятости": kind})
-        self.base.touch()
-        return person, employee
-
-    def transfer(self, employee_key, department):
-        self.current(employee_key)["ТекущееПодразделение_Key"] = department
-        self.base.touch()
-
-    def terminate(self, employee_key, day: date):
-        self.current(employee_key)["ДатаУвольнения"] = day.strftime("%Y-%m-%dT00:00:00")
-        self.base.touch()
-
-    def department(self, guid):
-        return next(r for r in self.rows("Catalog_ПодразделенияОрганизаций") if r["Ref_Key"] == guid)
-
-    def rename(self, guid, name):
-        self.department(guid)["Description"] = name
-        self.base.touch()
-
-    def move(self, guid, parent):
-        self.department(guid)["Parent_Key"] = parent
-        self.base.touch()
-
-    def reverse(self, absence_row):
-        self.rows("InformationRegister_ДанныеСостоянийСотрудников_RecordType").append(
-            {**absence_row, "Recorder": str(uuid.uuid4()), "Сторно": True})
-        self.base.touch()
-
-    def vacation(self, employee_key, start: date, days: int):
-        document = str(uuid.uuid4())
-        row = {"Recorder": document, "Recorder_Type": "StandardODATA.Document_Отпуск", "LineNumber": "1", "Active": True,
-               "Сотрудник_Key": employee_key, "ДокументОснование": document,
-               "ДокументОснование_Type": "StandardODATA.Document_Отпуск", "Сторно": False, "Состояние": "ОтпускОсновной",
-               "Начало": start.strftime("%Y-%m-%dT00:00:00"),
-               "Окончание": (start + timedelta(days=days - 1)).strftime("%Y-%m-%dT00:00:00"),
-               "ОкончаниеПредположительно": "0001-01-01T00:00:00", "ВидВремени_Key": "00000000-0000-0000-0000-000000000000"}
-        self.rows("InformationRegister_ДанныеСостоянийСотрудников_RecordType").append(row)
-        self.base.touch()
-        return row

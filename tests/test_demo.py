@@ -1,5 +1,6 @@
 """The README's demo command works (in its --smoke form, on ports of its own)."""
 import os
+import re
 import socket
 import subprocess
 
@@ -23,8 +24,12 @@ def test_demo_installs_the_app_into_the_sandbox_portal(tmp_path):
     assert "installed        True; events bound: ONAPPINSTALL, ONAPPUNINSTALL" in result.stdout
     assert "every entity set the sync needs can be read" in result.stdout
     assert "persons: 300" in result.stdout and "[blocked] persons" in result.stdout
-    assert "Run 1: " in result.stdout and "planned {'CreateDepartment':" in result.stdout
-    assert "'failed': 0" in result.stdout
-    assert "CreateUser" in result.stdout and "AddAbsence" in result.stdout
+    # The console speaks the people's language too: kinds and statuses by name, never as codes.
+    assert "Запуск 1: Выполнено; запланировано: Создание подразделения: " in result.stdout
+    assert "ошибок 0" in result.stdout and "CreateUser" not in result.stdout and "planned {" not in result.stdout
+    assert "Создание сотрудника" in result.stdout and "Добавление отсутствия" in result.stdout
+    # HR's change in the sandbox ZUP, then a run queued to the demo's worker (no Redis: a folder broker).
+    assert "Changed in the sandbox ZUP: Принят(а) " in result.stdout
+    assert re.search(r"The worker's run: 2 Выполнено Создание сотрудника: 1", result.stdout), result.stdout[-2000:]
     keys = ROOT / "var" / "demo-keys.json"  # the demo's own keys, never the public debug one
     assert keys.exists() and oct(keys.stat().st_mode & 0o777) == "0o600"

@@ -16,6 +16,7 @@ from typing import Any
 from flask import Flask, Response, request
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from .edits import make_change
 from .generator import Infobase, generate_company
 from .metadata import EDITION_RU, EDITIONS, EntityType, edmx, entity_types
 from .odata_query import QueryError, compile_filter, fields_named, sort_rows
@@ -342,6 +343,17 @@ def _control_routes(app: Flask, state: ZupState) -> None:
             if "slow_seconds" in data:
                 state.slow_seconds = float(data["slow_seconds"])
         return _json({"ok": True})
+
+    @app.post("/_sandbox/change")
+    def change():
+        """HR's work, for the demo: {"kind": "hire" | "transfer" | "vacation" | "dismiss"} (sandbox.zup.edits)."""
+        data = request.get_json(silent=True) or {}
+        try:
+            with state.lock:
+                done = make_change(state.infobase, str(data.get("kind", "")))
+        except ValueError as exc:
+            return _json({"error": str(exc)}, status=400)
+        return _json({"kind": data["kind"], "done": done})
 
     @app.get("/_sandbox/state")
     def control_state():

@@ -2,12 +2,16 @@
 import json
 from datetime import date
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from hrsync.locks import SyncBusy
-from hrsync.models import RunStatus, SyncRun
+from hrsync.models import OperationStatus, RunStatus, SyncRun
 from hrsync.selectors import portal_named
 from hrsync.services import SyncRefused, confirm_run, run_sync
+from hrsync.texts import FIELD_LABELS, NOTICE_TEXTS, change_value, operation_text, reason_text
 
 
 class Command(BaseCommand):
@@ -43,18 +47,34 @@ class Command(BaseCommand):
                                           "notices": run.notices, "operations": operations},
                                          ensure_ascii=False, indent=2, default=str))
         else:
-            self.stdout.write(f"Run {run.pk}: {run.get_status_display()}; planned {run.planned or 'nothing'}; "
-                              f"outcome {run.outcome or '-'}; {run.rest_calls} REST calls")
-            for op in operations[:50]:
-                changes = op["details"].get("changes") or {}
-                shown = ", ".join(f"{k}: {v[0]!r} → {v[1]!r}" for k, v in list(changes.items())[:4])
-                self.stdout.write(f"  {op['kind']:<18} {op['label'][:60]:<60} {op['reason']} {shown} [{op['status']}]"
-                                  + (f" {op['error_message']}" if op["error_message"] else ""))
-            if len(operations) > 50:
-                self.stdout.write(f"  … and {len(operations) - 50} more (--json lists all)")
-            for notice in run.notices[:20]:
-                self.stdout.write(f"  ! {notice['label'] or notice['payroll_id']}: {notice['message']}")
-            if run.guard_reason:
-                self.stdout.write(f"Stopped by the guard: {run.guard_reason}\nConfirm with --confirm {run.pk}")
+            with translation.override(settings.LANGUAGE_CODE):  # the people's language, as on the pages
+                self._print(run, operations)
         if run.status == RunStatus.FAILED:
             raise CommandError(run.error)
+
+    def _print(self, run: SyncRun, operations: list[dict]) -> None:
+        planned = ", ".join(f"{operation_text(k)}: {n}" for k, n in (run.planned or {}).items()) or _("nothing")
+        outcome = run.outcome or {}
+        self.stdout.write(_("Run %(id)s: %(status)s; planned: %(planned)s; done %(done)s, failed %(failed)s; "
+                            "%(calls)s REST calls") % {"id": run.pk, "status": run.get_status_display(), "planned": planned,
+                                                       "done": outcome.get("done", 0), "failed": outcome.get("failed", 0),
+                                                       "calls": run.rest_calls})
+        for op in operations[:50]:
+            changes = op["details"].get("changes") or {}
+            shown = ", ".join(f"{FIELD_LABELS.get(k, k)}: {change_value(k, v[0]) or '—'} → {change_value(k, v[1]) or '—'}"
+                              for k, v in list(changes.items())[:4])
+            status = _status_label(op["status"])
+            self.stdout.write(f"  {operation_text(op['kind']):<24} {op['label'][:60]:<60} {reason_text(op['reason'])}"
+                              f"{' · ' + shown if shown else ''} [{status}]" + (f" {op['error_message']}" if op["error_message"] else ""))
+        if len(operations) > 50:
+            self.stdout.write("  " + _("… and %(n)s more (--json lists all)") % {"n": len(operations) - 50})
+        for notice in run.notices[:20]:
+            text = NOTICE_TEXTS.get(notice["code"]) or notice["message"]
+            self.stdout.write(f"  ! {notice['label'] or notice['payroll_id']}: {text}")
+        if run.guard_reason:
+            self.stdout.write(_("Stopped by the guard: %(reason)s. Confirm with --confirm %(id)s")
+                              % {"reason": run.guard_reason, "id": run.pk})
+
+
+def _status_label(status: str) -> str:
+    return str(dict(OperationStatus.choices).get(status, status))
