@@ -70,6 +70,13 @@ NOTICE_TEXTS = {
     "dates_reversed": _("the dates are in the wrong order"),
     "bad_date": _("a date in ZUP is not a date"),
     "unfinished_user_completed": _("completed a user an earlier failed attempt left without a name; send the invitation from Bitrix24"),
+    "date_out_of_range": _("a date in ZUP lies outside 1900–2100"),
+    "parent_in_other_organisation": _("its parent department belongs to another organisation in ZUP"),
+    "unknown_employment": _("the absence belongs to an employment not in ZUP's data"),
+    "unknown_head": _("the head is a person not in ZUP's data"),
+    "unknown_organisation": _("the employment points at an organisation not in ZUP's data"),
+    "unknown_position": _("the employment points at a position not in ZUP's data"),
+    "unknown_state": _("ZUP records a state hrsync does not know for this absence: it is not synced"),
 }
 
 

@@ -91,6 +91,16 @@ def test_every_reason_has_its_text_in_the_catalogue():
     assert missing == []
 
 
+def test_every_problem_the_assembler_reports_has_its_text():
+    """A problem shown on a Russian page is its code's text: a code without one would show the core's English."""
+    from hrsync.texts import NOTICE_TEXTS
+
+    source = (ROOT / "hrsync" / "sync" / "assemble.py").read_text(encoding="utf-8")
+    codes = set(re.findall(r'report\([^,]+,\s*[^,]+,\s*[^,]+,\s*"([a-z_]+)"', source))
+    assert len(codes) > 15 and "date_out_of_range" in source
+    assert codes | {"date_out_of_range"} <= set(NOTICE_TEXTS)
+
+
 def test_every_change_the_push_schema_accepts_has_its_handler():
     from payroll_connector.push.records import CHANGE_KINDS
     from payroll_connector.push.schema import package_json_schema
