@@ -97,14 +97,18 @@ ABSENCE_TYPE_TEXTS = {"VACATION": _("Vacation"), "LEAVESICK": _("Sick leave"), "
 assert set(OPERATION_TEXTS) == set(OPERATION_KINDS) and set(PHASE_TEXTS) == set(PHASES)
 
 
+def text_of(table: dict, code: str) -> str:
+    """A code's text from one of the tables above, in the active language; an unknown code as it is."""
+    text = table.get(code)
+    return str(text) if text is not None else code
+
+
 def operation_text(kind: str) -> str:
-    text = OPERATION_TEXTS.get(kind)
-    return str(text) if text is not None else kind
+    return text_of(OPERATION_TEXTS, kind)
 
 
 def absence_type_text(code: str) -> str:
-    text = ABSENCE_TYPE_TEXTS.get(code)
-    return str(text) if text is not None else code
+    return text_of(ABSENCE_TYPE_TEXTS, code)
 
 
 def zup_state_text(state: str) -> str:

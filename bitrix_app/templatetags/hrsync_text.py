@@ -2,7 +2,7 @@
 from django import template
 
 from hrsync.texts import (FIELD_LABELS, NOTICE_TEXTS, PHASE_TEXTS, absence_type_text, change_value, operation_text,
-                          reason_text, zup_state_text)
+                          reason_text, text_of, zup_state_text)
 
 register = template.Library()
 
@@ -14,8 +14,7 @@ def reason(code: str) -> str:
 
 @register.filter
 def field_label(name: str) -> str:
-    label = FIELD_LABELS.get(name)
-    return str(label) if label is not None else name
+    return text_of(FIELD_LABELS, name)
 
 
 @register.filter
@@ -39,8 +38,7 @@ def planned(counts: dict | None) -> str:
 
 @register.filter
 def phase(name: str) -> str:
-    text = PHASE_TEXTS.get(name)
-    return str(text) if text is not None else name
+    return text_of(PHASE_TEXTS, name)
 
 
 @register.filter
