@@ -18,6 +18,8 @@ class SyncConfig(models.Model):
     dismissal_guard_count = models.PositiveIntegerField(default=20)
     time_zone = models.CharField(max_length=64, default="Europe/Moscow", help_text="the portal's, for 'today'")
     overtime_state = models.JSONField(default=dict, blank=True, help_text="the last overtime collection: when, what it found")
+    follow_up_requested_at = models.DateTimeField(
+        null=True, blank=True, help_text="a sync was asked for while one ran: one follow-up run starts when it ends")
 
 
 class DepartmentDecision(models.TextChoices):

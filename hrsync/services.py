@@ -96,6 +96,19 @@ def sync_config(portal: Portal) -> SyncConfig:
     return config
 
 
+def request_follow_up(portal: Portal) -> None:
+    """A sync was asked for (a pushed change, a retry) while one runs: a follow-up run is due as soon as that
+    one ends, instead of the change waiting for the schedule. Many asks during one run make one follow-up."""
+    sync_config(portal)
+    SyncConfig.objects.filter(portal=portal, follow_up_requested_at__isnull=True).update(follow_up_requested_at=timezone.now())
+
+
+def take_follow_up(portal_id: int) -> bool:
+    """True once per request: the caller (a run that has just ended) starts the follow-up."""
+    return SyncConfig.objects.filter(portal_id=portal_id, follow_up_requested_at__isnull=False).update(
+        follow_up_requested_at=None) == 1
+
+
 def portal_today(config: SyncConfig) -> date:
     return datetime.now(ZoneInfo(config.time_zone)).date()
 

@@ -16,7 +16,8 @@ from payroll_connector.models import OutboxItem, OutboxKind, OutboxStatus
 from .locks import SyncBusy, portal_outbox_lock, portal_sync_lock
 from .models import SyncConfig, SyncRun
 from .privacy import prune_history
-from .services import SyncRefused, confirm_run, interrupted_runs, preview, run_sync
+from .services import (SyncRefused, confirm_run, interrupted_runs, preview, request_follow_up, run_sync,
+                       take_follow_up)
 from .writeback import collect_overtime, process_outbox, register_workflow_action
 
 log = logging.getLogger(__name__)
@@ -30,10 +31,14 @@ def sync_portal(portal_id: int, trigger: str = "schedule", only_person: str | No
     try:
         run = run_sync(portal, trigger=trigger, only_person=only_person)
     except SyncBusy:
-        return {"portal": portal_id, "skipped": "already running"}
+        request_follow_up(portal)  # picked up by the running sync when it ends, not by the schedule
+        return {"portal": portal_id, "skipped": "already running", "follow_up": True}
     except SyncRefused as exc:
         return {"portal": portal_id, "skipped": str(exc)}
-    return {"portal": portal_id, "run": run.pk, "status": run.status, "outcome": run.outcome}
+    follow_up = take_follow_up(portal_id)  # asked for while this one ran (after its lease was released: no gap)
+    if follow_up:
+        sync_portal.delay(portal_id, "follow_up")
+    return {"portal": portal_id, "run": run.pk, "status": run.status, "outcome": run.outcome, "follow_up": follow_up}
 
 
 @shared_task(acks_late=True)
@@ -170,4 +175,6 @@ def confirm_sync(run_id: int) -> dict:
         new = confirm_run(run)
     except (SyncRefused, SyncBusy) as exc:
         return {"run": run_id, "skipped": str(exc)}
+    if take_follow_up(run.portal_id):
+        sync_portal.delay(run.portal_id, "follow_up")
     return {"run": new.pk, "status": new.status}
