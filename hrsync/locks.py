@@ -114,6 +114,11 @@ def lease_alive(name: str, holder: str) -> bool:
     return Lease.objects.filter(name=name, holder=holder, expires_at__gt=timezone.now()).exists()
 
 
+def lease_held(name: str) -> bool:
+    """Does any live holder have this lease now?"""
+    return Lease.objects.filter(name=name, expires_at__gt=timezone.now()).exists()
+
+
 def sync_lease_name(portal_id: int) -> str:
     return f"sync:{portal_id}"
 

@@ -22,7 +22,8 @@ from payroll_connector.services import read_snapshot
 
 from .apply import Applier
 from . import privacy
-from .locks import SyncBusy, lease_alive, portal_preview_lock, portal_sync_lock, preview_lease_name, sync_lease_name
+from .locks import (SyncBusy, lease_alive, lease_held, portal_preview_lock, portal_sync_lock, preview_lease_name,
+                    sync_lease_name)
 from .models import (
     AbsenceTypeMapping,
     DepartmentDecision,
@@ -101,6 +102,14 @@ def request_follow_up(portal: Portal) -> None:
     one ends, instead of the change waiting for the schedule. Many asks during one run make one follow-up."""
     sync_config(portal)
     SyncConfig.objects.filter(portal=portal, follow_up_requested_at__isnull=True).update(follow_up_requested_at=timezone.now())
+
+
+def ask_for_follow_up(portal: Portal) -> bool:
+    """A sync was refused as busy: ask the running one for a follow-up. True when the caller must start it
+    itself: the running sync ended between the refusal and the ask, after it had looked for asks (it takes
+    them only once its lease is gone, so a live lease here means it will see this one)."""
+    request_follow_up(portal)
+    return not lease_held(sync_lease_name(portal.pk)) and take_follow_up(portal.pk)
 
 
 def take_follow_up(portal_id: int) -> bool:

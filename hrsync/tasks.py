@@ -16,7 +16,7 @@ from payroll_connector.models import OutboxItem, OutboxKind, OutboxStatus
 from .locks import SyncBusy, portal_outbox_lock, portal_sync_lock
 from .models import SyncConfig, SyncRun
 from .privacy import prune_history
-from .services import (SyncRefused, confirm_run, interrupted_runs, preview, request_follow_up, run_sync,
+from .services import (SyncRefused, ask_for_follow_up, confirm_run, interrupted_runs, preview, run_sync,
                        take_follow_up)
 from .writeback import collect_overtime, process_outbox, register_workflow_action
 
@@ -31,7 +31,9 @@ def sync_portal(portal_id: int, trigger: str = "schedule", only_person: str | No
     try:
         run = run_sync(portal, trigger=trigger, only_person=only_person)
     except SyncBusy:
-        request_follow_up(portal)  # picked up by the running sync when it ends, not by the schedule
+        # Picked up by the running sync when it ends, not by the schedule (or now, if it has just ended).
+        if ask_for_follow_up(portal):
+            sync_portal.delay(portal_id, "follow_up")
         return {"portal": portal_id, "skipped": "already running", "follow_up": True}
     except SyncRefused as exc:
         return {"portal": portal_id, "skipped": str(exc)}

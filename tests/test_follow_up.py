@@ -28,7 +28,11 @@ def workers(settings, transactional_db):
                                cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     yield process
     process.terminate()
-    process.wait(timeout=20)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
 
 
 def _wait(predicate, seconds=90):
@@ -61,7 +65,9 @@ def test_changes_during_a_run_get_one_follow_up_run_right_after_it(installed, zu
         sync_portal.delay(portal.pk, "package")
     assert _wait(lambda: SyncConfig.objects.filter(portal=portal, follow_up_requested_at__isnull=False).exists(), 30)
 
-    assert _wait(lambda: SyncRun.objects.filter(portal=portal, trigger="follow_up", finished_at__isnull=False).exists())
+    assert _wait(lambda: SyncRun.objects.filter(portal=portal, trigger="follow_up", finished_at__isnull=False).exists()), \
+        (list(SyncRun.objects.filter(portal=portal).values_list("trigger", "status", "error", "finished_at")),
+         SyncConfig.objects.get(portal=portal).follow_up_requested_at)
     first = SyncRun.objects.get(portal=portal, trigger="schedule")
     [follow_up] = SyncRun.objects.filter(portal=portal, trigger="follow_up")
     assert follow_up.started_at >= first.finished_at  # right after it, not with the next schedule

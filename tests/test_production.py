@@ -78,31 +78,34 @@ def production(transactional_db, live_server, tmp_path):
     subprocess.run(["sh", "-c", commands["release"]], cwd=ROOT, env=env, check=True, capture_output=True)
     logs = {}
     processes = {}
-    for name in ("web", "worker", "beat"):
-        logs[name] = open(tmp_path / f"{name}.log", "w")
-        processes[name] = subprocess.Popen(["sh", "-c", f"exec {commands[name]}"], cwd=ROOT, env=env,
-                                           stdout=logs[name], stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.time() + 40
-    while time.time() < deadline:
-        try:
-            if requests.get(f"{app_url}/health/", timeout=2).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.3)
-    else:
-        pytest.fail("gunicorn did not answer /health/ in 40 s")
-    yield sandbox, app_url, env, tmp_path
-    for process in processes.values():
-        os.killpg(process.pid, signal.SIGTERM)
-    for process in processes.values():
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-    for handle in logs.values():
-        handle.close()
-    sandbox.shutdown()
+    try:
+        for name in ("web", "worker", "beat"):
+            logs[name] = open(tmp_path / f"{name}.log", "w")
+            processes[name] = subprocess.Popen(["sh", "-c", f"exec {commands[name]}"], cwd=ROOT, env=env,
+                                               stdout=logs[name], stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if requests.get(f"{app_url}/health/", timeout=5).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            time.sleep(0.3)
+        else:
+            pytest.fail("gunicorn did not answer /health/ in 60 s")
+        yield sandbox, app_url, env, tmp_path
+    finally:  # whatever happened, no process of this test outlives it (a stray worker would take others' tasks)
+        for process in processes.values():
+            os.killpg(process.pid, signal.SIGTERM)
+        for process in processes.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        for handle in logs.values():
+            handle.close()
+        sandbox.shutdown()
 
 
 def test_the_production_processes_install_connect_and_sync(production, zup):
