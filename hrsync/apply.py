@@ -10,6 +10,7 @@ import logging
 from typing import Callable
 
 from django.db import transaction
+from django.utils import timezone
 
 from bitrix_app.client import BitrixClient, BitrixError
 from bitrix_app.gateway.fields import portal_dates
@@ -55,10 +56,10 @@ class Applier:
 
     def send(self, ops: list[o.Op]) -> None:
         chunk = self.writer.prepare(ops)
-        for op, why in chunk.skipped:
-            self.finish(op, OperationStatus.FAILED if why.failed else OperationStatus.SKIPPED, code=why.code,
-                        message=why.text)
+        finished = [self.finish(op, OperationStatus.FAILED if why.failed else OperationStatus.SKIPPED, code=why.code,
+                                message=why.text) for op, why in chunk.skipped]
         if not chunk.ready:
+            self.save(finished, _Remembered(self))
             return
         self.fence()
         SyncOperation.objects.filter(pk__in=[self.journal[id(op)].pk for op, _ in chunk.ready]).update(
@@ -69,76 +70,123 @@ class Applier:
             # The whole call failed (transport, auth): nothing is known to be written; the intents stay
             # for the next run to check, and this run stops here.
             log.warning("Batch failed for portal %s: %s", self.portal.domain, exc.message)
+            self.save(finished, _Remembered(self))  # what was refused before sending is journaled all the same
             raise
+        remembered = _Remembered(self)
+        for outcome in result.outcomes:
+            if isinstance(outcome, Written):
+                _REMEMBER[type(outcome.op)](remembered, outcome.op, outcome.target)
+                finished.append(self.finish(outcome.op, OperationStatus.DONE, target=outcome.target))
+            else:
+                finished.append(self.finish(outcome.op, OperationStatus.FAILED, code=outcome.code,
+                                            message=outcome.message))
+        self.save(finished, remembered)
+
+    def save(self, finished: list[SyncOperation], remembered: "_Remembered") -> None:
+        """A chunk's outcomes and what the app remembers of them, in one transaction and a few statements
+        (one per table, whatever the chunk's size): the database never paces a run, the portal's bucket does."""
         with transaction.atomic():
-            for outcome in result.outcomes:
-                if isinstance(outcome, Written):
-                    _REMEMBER[type(outcome.op)](self, outcome.op, outcome.target)
-                    self.finish(outcome.op, OperationStatus.DONE, target=outcome.target)
-                else:
-                    self.refused(outcome)
+            remembered.flush()
+            if finished:
+                SyncOperation.objects.bulk_update(
+                    finished, ["status", "target_id", "error_code", "error_message", "updated_at"])
 
-    def refused(self, outcome: Refused) -> None:
-        self.finish(outcome.op, OperationStatus.FAILED, code=outcome.code, message=outcome.message)
-
-    def finish(self, op: o.Op, status: str, *, target: int | None = None, code: str = "", message: str = "") -> None:
+    def finish(self, op: o.Op, status: str, *, target: int | None = None, code: str = "", message: str = "") -> SyncOperation:
+        """An operation's outcome on its journal row (saved with its chunk by `save`)."""
         row = self.journal[id(op)]
         row.status, row.target_id = status, target
         if code or message:
             row.error_code, row.error_message = code, message
-        row.save(update_fields=["status", "target_id", "error_code", "error_message", "updated_at"])
+        row.updated_at = timezone.now()
         self.counts[{OperationStatus.DONE: "done", OperationStatus.FAILED: "failed"}.get(status, "skipped")] += 1
+        return row
 
-    # -- what a written operation changes in the app's own tables -----------------------------------------
+
+class _Remembered:
+    """What a chunk's written operations change in the app's own tables, collected and then written in bulk.
+    The known IDs change at once (a later chunk of the same run needs a department made in this one)."""
+
+    def __init__(self, applier: Applier) -> None:
+        self.portal, self.known = applier.portal, applier.known
+        self.departments: dict[str, int] = {}
+        self.departments_gone: list[str] = []
+        self.users: dict[str, tuple[int, dict]] = {}  # payroll ID -> (user ID, digests of what was written)
+        self.user_updates: dict[str, tuple[int, dict]] = {}  # the same, merged into what the mapping holds
+        self.absences: dict[str, dict] = {}
+        self.absences_gone: list[str] = []
+
+    # -- one per kind of written operation (the table _REMEMBER) --------------------------------------------
     def created_department(self, op: o.CreateDepartment, target: int) -> None:
         self.known.departments[op.payroll_id] = target
-        DepartmentMapping.objects.update_or_create(portal=self.portal, payroll_id=op.payroll_id,
-                                                   defaults={"bitrix_id": target, "decision": DepartmentDecision.SYNCED})
+        self.departments[op.payroll_id] = target
 
     def deleted_department(self, op: o.DeleteDepartment, target: int | None) -> None:
-        DepartmentMapping.objects.filter(portal=self.portal, payroll_id=op.payroll_id).delete()
+        self.departments_gone.append(op.payroll_id)
         self.known.departments.pop(op.payroll_id, None)
 
     def created_user(self, op: o.CreateUser, target: int) -> None:
         self.known.users[op.payroll_id] = target
-        PersonMapping.objects.update_or_create(portal=self.portal, payroll_id=op.payroll_id,
-                                               defaults={"user_id": target, "synced_fields": digests(op.fields)})
+        self.users[op.payroll_id] = (target, digests(op.fields))
 
     def updated_user(self, op: o.UpdateUser, target: int | None) -> None:
-        mapping, _ = PersonMapping.objects.get_or_create(portal=self.portal, payroll_id=op.payroll_id,
-                                                         defaults={"user_id": op.user_id})
-        mapping.user_id = op.user_id
         written = {name: pair[1] for name, pair in op.changes.items() if name != o.DEPARTMENTS}
-        mapping.synced_fields = {**mapping.synced_fields, **digests(written)}
-        mapping.save()
+        self.user_updates[op.payroll_id] = (op.user_id, digests(written))
         self.known.users[op.payroll_id] = op.user_id
 
     def added_absence(self, op: o.AddAbsence, target: int) -> None:
-        SyncedAbsence.objects.update_or_create(portal=self.portal, payroll_id=op.payroll_id, defaults={
-            "event_id": target, "user_id": self.known.users[op.person_payroll_id], "absence_type": op.absence_type,
-            "name": op.name, "start": op.start, "end": op.end})
+        self.absences[op.payroll_id] = {"event_id": target, "user_id": self.known.users[op.person_payroll_id],
+                                        "absence_type": op.absence_type, "name": op.name, "start": op.start, "end": op.end}
 
     def updated_absence(self, op: o.UpdateAbsence, target: int | None) -> None:
-        SyncedAbsence.objects.filter(portal=self.portal, payroll_id=op.payroll_id).update(
-            absence_type=op.absence_type, name=op.name, start=op.start, end=op.end)
+        self.absences[op.payroll_id] = {"event_id": op.event_id, "user_id": op.user_id, "absence_type": op.absence_type,
+                                        "name": op.name, "start": op.start, "end": op.end}
 
     def removed_absence(self, op: o.RemoveAbsence, target: int | None) -> None:
-        SyncedAbsence.objects.filter(portal=self.portal, payroll_id=op.payroll_id).delete()
+        self.absences_gone.append(op.payroll_id)
 
     def nothing_to_remember(self, op: o.Op, target: int | None) -> None:
         pass
 
+    # -- the writes: one statement per table ----------------------------------------------------------------
+    def flush(self) -> None:
+        portal = self.portal
+        if self.departments:
+            DepartmentMapping.objects.bulk_create(
+                [DepartmentMapping(portal=portal, payroll_id=p, bitrix_id=b, decision=DepartmentDecision.SYNCED)
+                 for p, b in self.departments.items()],
+                update_conflicts=True, unique_fields=["portal", "payroll_id"],
+                update_fields=["bitrix_id", "decision", "updated_at"])
+        if self.departments_gone:
+            DepartmentMapping.objects.filter(portal=portal, payroll_id__in=self.departments_gone).delete()
+        users = {p: (user_id, fields) for p, (user_id, fields) in self.users.items()}
+        if self.user_updates:
+            held = dict(PersonMapping.objects.filter(portal=portal, payroll_id__in=list(self.user_updates))
+                        .values_list("payroll_id", "synced_fields"))
+            for payroll_id, (user_id, fields) in self.user_updates.items():
+                users[payroll_id] = (user_id, {**(held.get(payroll_id) or {}), **fields})
+        if users:
+            PersonMapping.objects.bulk_create(
+                [PersonMapping(portal=portal, payroll_id=p, user_id=u, synced_fields=f) for p, (u, f) in users.items()],
+                update_conflicts=True, unique_fields=["portal", "payroll_id"], update_fields=["user_id", "synced_fields"])
+        if self.absences:
+            SyncedAbsence.objects.bulk_create(
+                [SyncedAbsence(portal=portal, payroll_id=p, **values) for p, values in self.absences.items()],
+                update_conflicts=True, unique_fields=["portal", "payroll_id"],
+                update_fields=["event_id", "user_id", "absence_type", "name", "start", "end"])
+        if self.absences_gone:
+            SyncedAbsence.objects.filter(portal=portal, payroll_id__in=self.absences_gone).delete()
 
-_REMEMBER: dict[type, Callable[[Applier, o.Op, int | None], None]] = {
-    o.CreateDepartment: Applier.created_department,
-    o.UpdateDepartment: Applier.nothing_to_remember,
-    o.DeleteDepartment: Applier.deleted_department,
-    o.CreateUser: Applier.created_user,
-    o.UpdateUser: Applier.updated_user,
-    o.ReactivateUser: Applier.updated_user,
-    o.DeactivateUser: Applier.nothing_to_remember,
-    o.SetDepartmentHead: Applier.nothing_to_remember,
-    o.AddAbsence: Applier.added_absence,
-    o.UpdateAbsence: Applier.updated_absence,
-    o.RemoveAbsence: Applier.removed_absence,
+
+_REMEMBER: dict[type, Callable[[_Remembered, o.Op, int | None], None]] = {
+    o.CreateDepartment: _Remembered.created_department,
+    o.UpdateDepartment: _Remembered.nothing_to_remember,
+    o.DeleteDepartment: _Remembered.deleted_department,
+    o.CreateUser: _Remembered.created_user,
+    o.UpdateUser: _Remembered.updated_user,
+    o.ReactivateUser: _Remembered.updated_user,
+    o.DeactivateUser: _Remembered.nothing_to_remember,
+    o.SetDepartmentHead: _Remembered.nothing_to_remember,
+    o.AddAbsence: _Remembered.added_absence,
+    o.UpdateAbsence: _Remembered.updated_absence,
+    o.RemoveAbsence: _Remembered.removed_absence,
 }
