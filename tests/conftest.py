@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 import pytest
+import redis
 import requests
 from django.conf import settings as django_settings
 
@@ -99,6 +102,25 @@ def child_env(**extra: str) -> dict[str, str]:
 
 
 PYTHON = sys.executable
+
+
+@contextmanager
+def celery_worker(*options: str, stdout=subprocess.DEVNULL):
+    """A real Celery worker process on the test's Redis and database (an empty queue first); stopped when the
+    block ends, killed if it does not stop: a stray worker would take the next test's tasks."""
+    redis.Redis.from_url(django_settings.CELERY_BROKER_URL).flushdb()
+    process = subprocess.Popen([PYTHON, "-m", "celery", "-A", "hrsync", "worker", *(options or ("--pool=solo",)),
+                                "--loglevel=WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+                               cwd=ROOT, env=child_env(), stdout=stdout, stderr=subprocess.STDOUT, text=True)
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
 
 
 @pytest.fixture

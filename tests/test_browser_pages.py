@@ -1,15 +1,13 @@
 """The HR admin's path through the app in Debian's headless Chromium, inside the sandbox portal's frame,
 with a real Celery worker running the sync: connect ZUP, accept the proposed mapping, preview, run and
 watch the progress, find a failed person and retry after the cause is fixed, confirm a guard stop."""
-import subprocess
 from datetime import timedelta
 
 import pytest
-import redis
 
 from hrsync.models import RunStatus, SyncRun
 from payroll_connector.services import read_snapshot
-from tests.conftest import ARTIFACTS, PYTHON, ROOT, ZUP_TODAY, child_env, control, install
+from tests.conftest import ARTIFACTS, ZUP_TODAY, celery_worker, control, install
 from tests.sync_helpers import ZupEditor
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 
@@ -18,13 +16,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 @pytest.fixture
 def worker(settings, transactional_db):
-    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
-    process = subprocess.Popen([PYTHON, "-m", "celery", "-A", "hrsync", "worker", "--pool=solo", "--loglevel=WARNING",
-                                "--without-gossip", "--without-mingle", "--without-heartbeat"],
-                               cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    yield process
-    process.terminate()
-    process.wait(timeout=20)
+    with celery_worker() as process:
+        yield process
 
 
 def shot(page, name):

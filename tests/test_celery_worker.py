@@ -3,28 +3,17 @@ import subprocess
 import time
 
 import pytest
-import redis
 from django.conf import settings
 
 from bitrix_app.models import Portal, PortalStatus
 from bitrix_app.tasks import check_portal, keep_portals_alive
-from tests.conftest import PYTHON, ROOT, child_env, control
+from tests.conftest import celery_worker, control
 
 
 @pytest.fixture
 def celery_worker_process(transactional_db):
-    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
-    worker = subprocess.Popen(
-        [PYTHON, "-m", "celery", "-A", "hrsync", "worker", "--pool=solo", "--loglevel=WARNING", "--without-gossip",
-         "--without-mingle", "--without-heartbeat"],
-        cwd=ROOT, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    yield worker
-    worker.terminate()
-    try:
-        worker.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        worker.kill()
+    with celery_worker(stdout=subprocess.PIPE) as worker:
+        yield worker
 
 
 def test_worker_checks_a_portal_and_renews_its_expired_token(installed, celery_worker_process):

@@ -2,18 +2,16 @@
 retry) is not dropped as "already running": the running sync starts one follow-up run when it ends, however
 many asks came in the meantime. Real Celery workers on Redis, the sandbox portal slowed down so the first run
 is still running when the change arrives."""
-import subprocess
 import time
 from datetime import timedelta
 
 import pytest
-import redis
 
 from hrsync.models import SyncConfig, SyncRun
 from hrsync.services import run_sync
 from hrsync.tasks import sync_portal
 from payroll_connector.services import connect_odata
-from tests.conftest import PYTHON, ROOT, ZUP_TODAY, child_env, control
+from tests.conftest import ZUP_TODAY, celery_worker, control
 from tests.sync_helpers import ZupEditor
 
 pytestmark = [pytest.mark.slow]
@@ -22,17 +20,8 @@ pytestmark = [pytest.mark.slow]
 @pytest.fixture
 def workers(settings, transactional_db):
     """A worker with three threads: a second task can start while the first still runs."""
-    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
-    process = subprocess.Popen([PYTHON, "-m", "celery", "-A", "hrsync", "worker", "--pool=threads", "--concurrency=3",
-                                "--loglevel=WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-                               cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
+    with celery_worker("--pool=threads", "--concurrency=3") as process:
+        yield process
 
 
 def _wait(predicate, seconds=90):

@@ -222,26 +222,16 @@ def test_change_packages_apply_each_kind_once(pushed, live_server):
 
 def test_a_package_processed_by_a_real_worker(installed, zup, live_server, settings):
     """Without eager mode: the API answers 202 at once, a Celery worker on Redis does the work."""
-    import subprocess
     import time
 
-    import redis
-
-    from tests.conftest import PYTHON, ROOT, child_env
+    from tests.conftest import celery_worker
 
     sandbox, portal = installed
     connection, key = connect_push(portal)
-    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
-    worker = subprocess.Popen([PYTHON, "-m", "celery", "-A", "hrsync", "worker", "--pool=solo", "--loglevel=WARNING",
-                               "--without-gossip", "--without-mingle", "--without-heartbeat"],
-                              cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
+    with celery_worker():
         package = snapshot_packages(zup.state.infobase)[0]
         assert post_package(live_server.url, key, package).status_code == 202
         deadline = time.time() + 60
         while time.time() < deadline and _status(live_server, key, package["package_id"])["status"] != "processed":
             time.sleep(0.3)
         assert _status(live_server, key, package["package_id"])["status"] == "processed"
-    finally:
-        worker.terminate()
-        worker.wait(timeout=20)
