@@ -193,7 +193,9 @@ if CELERY_FILESYSTEM_BROKER_DIR:
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": CELERY_FILESYSTEM_BROKER_DIR,
                                        "data_folder_out": CELERY_FILESYSTEM_BROKER_DIR,
-                                       "processed_folder": CELERY_FILESYSTEM_BROKER_DIR, "store_processed": False}
+                                       "processed_folder": CELERY_FILESYSTEM_BROKER_DIR, "store_processed": False,
+                                       # (kombu's default is a "control" folder in the working directory)
+                                       "control_folder": str(Path(CELERY_FILESYSTEM_BROKER_DIR) / "control")}
 # Without a broker tasks run in the calling process.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not (
     REDIS_URL or env.str("CELERY_BROKER_URL", default="") or CELERY_FILESYSTEM_BROKER_DIR))

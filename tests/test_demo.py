@@ -31,5 +31,6 @@ def test_demo_installs_the_app_into_the_sandbox_portal(tmp_path):
     # HR's change in the sandbox ZUP, then a run queued to the demo's worker (no Redis: a folder broker).
     assert "Changed in the sandbox ZUP: Принят(а) " in result.stdout
     assert re.search(r"The worker's run: 2 Выполнено Создание сотрудника: 1", result.stdout), result.stdout[-2000:]
+    assert not (ROOT / "control").exists()  # the folder broker keeps all its files under var/
     keys = ROOT / "var" / "demo-keys.json"  # the demo's own keys, never the public debug one
     assert keys.exists() and oct(keys.stat().st_mode & 0o777) == "0o600"
