@@ -46,3 +46,36 @@ def test_a_one_change_package_reads_and_writes_the_same_at_any_company_size(sand
     assert large_queries == small_queries, (small_queries, large_queries)
     for results in (small_results, large_results):
         assert results["summary"]["changes_applied"] == 2 and results["summary"]["persons"] > 0
+
+
+def test_a_large_change_package_reads_in_bulk_not_per_change(installed, transactional_db):
+    """Issue 15, part 2 (the application of a package): what a package's changes look at is read ahead in one
+    query per entity, so 600 changes cost the statements 6 changes cost, and the result is the same."""
+    sandbox, portal = installed
+    connection, _key = connect_push(portal)
+    base = generate_company(seed=4, size=300, today=ZUP_TODAY)
+    package, _ = receive_package(connection, json.dumps(snapshot_packages(base)[0]).encode())
+    process_package(package.pk)
+    employments = snapshot_records(base)["employments"]
+
+    def changes(n: int) -> list[dict]:
+        out = []
+        for employment in employments[:n]:
+            out.append({"op": "termination", "employment_guid": employment["guid"], "termination_date": "2026-12-31"})
+            out.append({"op": "absence_added", "absence": {
+                "document_guid": str(uuid.uuid4()), "document_kind": "Document_Отпуск", "employment_guid": employment["guid"],
+                "kind": "ОтпускОсновной", "start": "2026-12-07", "end": "2026-12-20"}})
+        return out
+
+    def cost(n: int) -> tuple[int, dict]:
+        stored, _ = receive_package(connection, json.dumps(changes_package(changes(n))).encode())
+        with CaptureQueriesContext(db) as queries:
+            processed = process_package(stored.pk)
+        return len(queries.captured_queries), processed.results["summary"]
+
+    few_reads, few = cost(3)
+    many_reads, many = cost(300)
+    assert few["changes_applied"] == 6 and many["changes_applied"] == 600
+    assert many_reads == few_reads, (few_reads, many_reads)  # the same statements for 600 changes as for 6
+    ended = PayrollRecord.objects.filter(connection=connection, entity="employments", data__termination_date="2026-12-31")
+    assert ended.count() == 300

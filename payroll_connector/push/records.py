@@ -54,12 +54,16 @@ class RecordStore(Protocol):
 
     def absences_of(self, document_guid: str, employment_guid: str) -> list[tuple[str, dict]]: ...
 
+    def expect(self, changes: list[dict]) -> None:
+        """The records these changes will look at, read ahead in bulk (a store may also read each when asked)."""
+
 
 def apply_changes(store: RecordStore, package: Package) -> list[dict[str, Any]]:
     """Apply a change package in order; returns one result per change ({index, op, record, status, problem})."""
     results = []
-    for index, change in enumerate(package.changes or []):
-        data = change.model_dump(mode="json")
+    changes = [change.model_dump(mode="json") for change in package.changes or []]
+    store.expect(changes)
+    for index, data in enumerate(changes):
         record, problem = _CHANGES[data["op"]](store, data)
         results.append({"index": index, "op": data["op"], "record": record,
                         "status": "rejected" if problem else "applied", "problem": problem})
@@ -154,6 +158,25 @@ _CHANGES: dict[str, Callable[[RecordStore, dict], tuple[str, str]]] = {
     "department_disbanded": _department_disbanded, "head_changed": _head_changed,
 }
 CHANGE_KINDS = frozenset(_CHANGES)  # the `op` values of a change package
+
+
+def looked_up(change: dict) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
+    """What applying a change reads: (entity, key) of a record it amends or replaces, and the (document,
+    employment) whose absences it looks at. The functions above read nothing else."""
+    op = change["op"]
+    if op == "transfer":
+        return ("employments", change["employment"]["guid"]), None
+    if op == "termination":
+        return ("employments", change["employment_guid"]), None
+    if op in ("department_renamed", "department_moved"):
+        return ("departments", change["department"]["guid"]), None
+    if op == "department_disbanded":
+        return ("departments", change["department_guid"]), None
+    if op in ("absence_added", "absence_changed"):
+        return None, (change["absence"]["document_guid"], change["absence"]["employment_guid"])
+    if op == "absence_cancelled":
+        return None, (change["document_guid"], change["employment_guid"])
+    return None, None
 
 
 def records_of_snapshot(parts: list[dict[str, Any]]) -> Iterable[tuple[str, str, dict]]:

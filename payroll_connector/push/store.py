@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Iterable, Iterator
 
 from ..models import PayrollConnection, PayrollRecord
+from .records import looked_up
 
 
 def _indexed(entity: str, record: dict) -> dict[str, str]:
@@ -28,6 +29,11 @@ class DatabaseRecordStore:
         self.connection = connection
         self._cache: dict[tuple[str, str], dict | None] = {}
         self._changed: dict[tuple[str, str], dict | None] = {}
+        # The absences this package changed, by (document, employment), and the ones it removed: a lookup by
+        # document looks at its own few, not at every change so far (a package of thousands stays linear).
+        self._absences_by_document: dict[tuple[str, str], dict[str, dict]] = {}
+        self._absences_removed: set[str] = set()
+        self._absences_stored: dict[tuple[str, str], dict[str, dict]] = {}  # read ahead by `expect`
 
     def _records(self):
         return PayrollRecord.objects.filter(connection=self.connection)
@@ -40,20 +46,47 @@ class DatabaseRecordStore:
 
     def put(self, entity: str, key: str, record: dict) -> None:
         self._cache[(entity, key)] = self._changed[(entity, key)] = record
+        if entity == "absences":
+            self._absences_removed.discard(key)
+            self._absences_by_document.setdefault((record["document_guid"], record["employment_guid"]), {})[key] = record
 
     def remove(self, entity: str, key: str) -> None:
+        if entity == "absences":
+            self._absences_removed.add(key)
+            for changed in self._absences_by_document.values():
+                changed.pop(key, None)
         self._cache[(entity, key)] = self._changed[(entity, key)] = None
 
+    def expect(self, changes: list[dict]) -> None:
+        """Read what the changes will look at in one query per entity, not one per change: a package of
+        thousands of changes costs a few statements before it is applied (push.records.looked_up says what)."""
+        wanted: dict[str, set[str]] = {}
+        pairs: set[tuple[str, str]] = set()
+        for change in changes:
+            record, pair = looked_up(change)
+            if record and record not in self._cache:
+                wanted.setdefault(record[0], set()).add(record[1])
+            if pair and pair not in self._absences_stored:
+                pairs.add(pair)
+        for entity, keys in wanted.items():
+            found = dict(self._records().filter(entity=entity, key__in=sorted(keys)).values_list("key", "data"))
+            for key in keys:
+                self._cache[(entity, key)] = found.get(key)
+        if pairs:
+            for pair in pairs:
+                self._absences_stored[pair] = {}
+            rows = self._records().filter(entity="absences", document_guid__in=sorted({d for d, _ in pairs}))
+            for key, data, document, employment in rows.values_list("key", "data", "document_guid", "employment_guid"):
+                if (document, employment) in pairs:
+                    self._absences_stored[(document, employment)][key] = data
+
     def absences_of(self, document_guid: str, employment_guid: str) -> list[tuple[str, dict]]:
-        found = {key: data for key, data in self._records().filter(
+        stored = self._absences_stored.get((document_guid, employment_guid))
+        found = dict(stored) if stored is not None else {key: data for key, data in self._records().filter(
             entity="absences", document_guid=document_guid, employment_guid=employment_guid).values_list("key", "data")}
-        for (entity, key), record in self._changed.items():  # what this package already changed wins
-            if entity != "absences":
-                continue
-            if record is None:
-                found.pop(key, None)
-            elif (record["document_guid"], record["employment_guid"]) == (document_guid, employment_guid):
-                found[key] = record
+        for key in self._absences_removed:  # what this package already changed wins
+            found.pop(key, None)
+        found.update(self._absences_by_document.get((document_guid, employment_guid), {}))
         return sorted(found.items())
 
     def flush(self) -> None:
@@ -66,6 +99,9 @@ class DatabaseRecordStore:
         for entity, key in removals:
             self._records().filter(entity=entity, key=key).delete()
         self._changed.clear()
+        self._absences_by_document.clear()
+        self._absences_removed.clear()
+        self._absences_stored.clear()
 
     @property
     def touched(self) -> set[tuple[str, str]]:
