@@ -335,8 +335,7 @@ def journal(request: HttpRequest) -> HttpResponse:
     params = {k: v for k, v in (("run", filters["run_id"]), ("q", filters["query"]), ("kind", filters["kind"]),
                                  ("status", filters["status"])) if v}
     number = int(request.GET["page"]) if request.GET.get("page", "").isdigit() else 1
-    ops, count, pages = selectors.journal_page(portal, page=number, **filters)
-    number = min(max(1, number), pages)
+    ops, number, count, pages = selectors.journal_page(portal, page=number, **filters)
     page = {"number": number, "pages": pages, "count": count,
             "previous": _url(request, "journal", **params, page=number - 1) if number > 1 else "",
             "next": _url(request, "journal", **params, page=number + 1) if number < pages else ""}

@@ -173,13 +173,14 @@ def sync_config_of(portal: Portal) -> SyncConfig:
     return SyncConfig.objects.filter(portal=portal).first() or SyncConfig(portal=portal)
 
 
-def journal_page(portal: Portal, *, page: int = 1, **filters) -> tuple[list, int, int]:
-    """(one page of the journal, the number of matching operations, the number of pages)."""
+def journal_page(portal: Portal, *, page: int = 1, **filters) -> tuple[list, int, int, int]:
+    """(one page of the journal, the page's number, kept within the pages there are, the number of matching
+    operations, the number of pages)."""
     ops = journal(portal, limit=None, **filters)
     count = ops.count()
     pages = max(1, -(-count // JOURNAL_PAGE))
     page = min(max(1, page), pages)
-    return list(ops[(page - 1) * JOURNAL_PAGE:page * JOURNAL_PAGE]), count, pages
+    return list(ops[(page - 1) * JOURNAL_PAGE:page * JOURNAL_PAGE]), page, count, pages
 
 
 def operation_statuses() -> list[tuple[str, str]]:
