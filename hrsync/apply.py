@@ -12,9 +12,9 @@ from typing import Callable
 from django.db import transaction
 from django.utils import timezone
 
-from bitrix_app.client import BitrixClient, BitrixError
+from bitrix_app.client import BitrixClient, BitrixError, BitrixOperationTimeLimit, resume_time
 from bitrix_app.gateway.fields import portal_dates
-from bitrix_app.gateway.writes import KnownIds, PortalWriter, Refused, Written
+from bitrix_app.gateway.writes import Deferred, KnownIds, PortalWriter, Written
 from bitrix_app.models import Portal
 
 from .models import (
@@ -62,25 +62,39 @@ class Applier:
             self.save(finished, _Remembered(self))
             return
         self.fence()
-        SyncOperation.objects.filter(pk__in=[self.journal[id(op)].pk for op, _ in chunk.ready]).update(
-            status=OperationStatus.INTENT)
+        sent = [self.journal[id(op)].pk for op, _ in chunk.ready]
+        SyncOperation.objects.filter(pk__in=sent).update(status=OperationStatus.INTENT)
         try:
             result = self.writer.send(chunk)
         except BitrixError as exc:
+            if resume_time(exc) is not None:
+                # Held back or refused before anything ran (a time budget, a bucket taken for long): the
+                # operations are still to do, by this run once it continues (services.run_sync pauses it).
+                SyncOperation.objects.filter(pk__in=sent).update(status=OperationStatus.PLANNED)
+                self.save(finished, _Remembered(self))
+                raise
             # The whole call failed (transport, auth): nothing is known to be written; the intents stay
             # for the next run to check, and this run stops here.
             log.warning("Batch failed for portal %s: %s", self.portal.domain, exc.message)
             self.save(finished, _Remembered(self))  # what was refused before sending is journaled all the same
             raise
         remembered = _Remembered(self)
+        deferred: list[float] = []
         for outcome in result.outcomes:
             if isinstance(outcome, Written):
                 _REMEMBER[type(outcome.op)](remembered, outcome.op, outcome.target)
                 finished.append(self.finish(outcome.op, OperationStatus.DONE, target=outcome.target))
+            elif isinstance(outcome, Deferred):
+                finished.append(self.defer(outcome.op))
+                deferred.append(outcome.retry_at or 0.0)
             else:
                 finished.append(self.finish(outcome.op, OperationStatus.FAILED, code=outcome.code,
                                             message=outcome.message))
         self.save(finished, remembered)
+        if deferred:
+            # The rest of the run waits too: what follows may need what was deferred (a user's absences).
+            raise BitrixOperationTimeLimit("OPERATION_TIME_LIMIT", "a method's time budget is spent",
+                                           http_status=429, reset_at=max(deferred) or None)
 
     def save(self, finished: list[SyncOperation], remembered: "_Remembered") -> None:
         """A chunk's outcomes and what the app remembers of them, in one transaction and a few statements
@@ -90,6 +104,12 @@ class Applier:
             if finished:
                 SyncOperation.objects.bulk_update(
                     finished, ["status", "target_id", "error_code", "error_message", "updated_at"])
+
+    def defer(self, op: o.Op) -> SyncOperation:
+        """Not run by the portal (its method's time budget): still to do, by this run when it continues."""
+        row = self.journal[id(op)]
+        row.status, row.updated_at = OperationStatus.PLANNED, timezone.now()
+        return row
 
     def finish(self, op: o.Op, status: str, *, target: int | None = None, code: str = "", message: str = "") -> SyncOperation:
         """An operation's outcome on its journal row (saved with its chunk by `save`)."""

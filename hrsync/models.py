@@ -92,6 +92,7 @@ class RunStatus(models.TextChoices):
     PARTIAL = "partial", _("Finished with errors")
     FAILED = "failed", _("Failed")
     INTERRUPTED = "interrupted", _("Interrupted (its worker stopped)")
+    PAUSED = "paused", _("Paused until Bitrix24 allows more")
 
 
 class SyncRun(models.Model):
@@ -112,6 +113,9 @@ class SyncRun(models.Model):
     lease_holder = models.CharField(max_length=32, blank=True)
     # What the run saw in ZUP, for the mapping pages: departments, organisations, absence kinds, people.
     source_summary = models.JSONField(default=dict)
+    # A run Bitrix24 held back (a method's time budget spent) pauses, and continues from fresh data then.
+    resume_at = models.DateTimeField(null=True, blank=True)
+    segments = models.PositiveIntegerField(default=1, help_text="how many times the run was started or continued")
 
     class Meta:
         ordering = ["-started_at"]

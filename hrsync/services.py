@@ -8,10 +8,12 @@ from enum import Enum
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from django.conf import settings as django_settings
 from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Count
 from django.utils import timezone
 
-from bitrix_app.client import BitrixClient, BitrixError
+from bitrix_app.client import BitrixClient, BitrixError, BitrixOperationTimeLimit, resume_time
 from bitrix_app.gateway import reads as gateway_reads
 from bitrix_app.gateway.fields import portal_dates
 from bitrix_app.gateway.workflows import notify
@@ -211,14 +213,24 @@ def _details(op: o.Op) -> dict:
 
 
 def run_sync(portal: Portal, *, dry_run: bool = False, trigger: str = "manual", only_person: str | None = None,
-             confirmed_dismissals: int = 0, today: date | None = None) -> SyncRun:
-    """One run for one portal; never two at once (SyncBusy)."""
+             confirmed_dismissals: int = 0, today: date | None = None, continuing: SyncRun | None = None) -> SyncRun:
+    """One run for one portal; never two at once (SyncBusy).
+
+    A run Bitrix24 holds back (a method's time budget spent, its request bucket taken for long) ends
+    PAUSED with the time it may go on; `continuing` that run then reads both sides afresh, plans what is
+    still to do and applies it, in the same run: its journal keeps what was done, not what was put off.
+    """
     connection = _ready_to_run(portal)
     config = sync_config(portal)
     # A dry run writes nothing to the portal: it never holds (or waits for) the sync's lease.
     with (portal_preview_lock if dry_run else portal_sync_lock)(portal.pk) as lock:
-        run = SyncRun.objects.create(portal=portal, trigger=trigger, dry_run=dry_run, lease_holder=lock.holder)
+        if continuing is not None:
+            run, calls_before = _continue(continuing, lock.holder)
+        else:
+            run, calls_before = SyncRun.objects.create(portal=portal, trigger=trigger, dry_run=dry_run,
+                                                       lease_holder=lock.holder), 0
         client = BitrixClient.for_portal(portal)
+        applied = False
         try:
             snapshot = read_snapshot(connection, today=today)
             state = read_portal_state(client, portal)
@@ -235,13 +247,17 @@ def run_sync(portal: Portal, *, dry_run: bool = False, trigger: str = "manual", 
             elif plan.guard:
                 run.status, run.guard_reason = RunStatus.WAITING, plan.guard
             else:
-                run.outcome = Applier(portal, client, run, plan, journal, fence=lock.check).apply()
-                run.status = RunStatus.PARTIAL if run.outcome["failed"] else RunStatus.SUCCEEDED
-                # The overview's chart counts people synced after the run, not before it (a first run made them all).
-                run.source_summary["synced_people"] = PersonMapping.objects.filter(portal=portal).count()
+                applied = True
+                Applier(portal, client, run, plan, journal, fence=lock.check).apply()
+                run.status = RunStatus.SUCCEEDED
         except (BitrixError, PayrollError) as exc:
-            run.status, run.error = RunStatus.FAILED, exc.message
-            log.warning("Sync of %s failed: %s", portal.domain, exc.message)
+            resume_at = _pause_until(exc)
+            if resume_at is not None and not dry_run:
+                run.status, run.resume_at, run.error = RunStatus.PAUSED, resume_at, ""
+                log.info("Sync of %s paused until %s: %s", portal.domain, resume_at, exc.message)
+            else:
+                run.status, run.error = RunStatus.FAILED, exc.message
+                log.warning("Sync of %s failed: %s", portal.domain, exc.message)
         except SyncBusy as exc:
             run.status, run.error = RunStatus.FAILED, str(exc)
         except (IntegrityError, Portal.DoesNotExist, DatabaseError):
@@ -250,8 +266,15 @@ def run_sync(portal: Portal, *, dry_run: bool = False, trigger: str = "manual", 
         except Exception as exc:  # a defect, not a remote answer: the run ends failed and says so
             log.exception("Sync of %s stopped by an internal error", portal.domain)
             run.status, run.error = RunStatus.FAILED, f"internal error: {exc.__class__.__name__}: {exc}"[:2000]
-        run.rest_calls = client.stats.http_calls
-        run.finished_at = timezone.now()
+        if applied or continuing is not None:
+            # Counted from the journal: a continued run's outcome is that of all its parts.
+            run.outcome = _outcome(run)
+            if run.status == RunStatus.SUCCEEDED and run.outcome["failed"]:
+                run.status = RunStatus.PARTIAL
+            # The overview's chart counts people synced after the run, not before it (a first run made them all).
+            run.source_summary["synced_people"] = PersonMapping.objects.filter(portal=portal).count()
+        run.rest_calls = calls_before + client.stats.http_calls
+        run.finished_at = None if run.status == RunStatus.PAUSED else timezone.now()
         try:
             run.save()
         except (IntegrityError, DatabaseError):
@@ -259,6 +282,33 @@ def run_sync(portal: Portal, *, dry_run: bool = False, trigger: str = "manual", 
             raise
     notify_admins(portal, run)
     return run
+
+
+def _continue(run: SyncRun, holder: str) -> tuple[SyncRun, int]:
+    """A paused run goes on: what it put off is planned again from fresh data (and may have changed)."""
+    run.refresh_from_db()
+    if run.status != RunStatus.PAUSED:
+        raise SyncRefused("the run is not paused (it was continued already)")
+    SyncOperation.objects.filter(run=run, status__in=[OperationStatus.PLANNED, OperationStatus.SKIPPED]).delete()
+    run.status, run.resume_at, run.lease_holder, run.segments = RunStatus.RUNNING, None, holder, run.segments + 1
+    run.save(update_fields=["status", "resume_at", "lease_holder", "segments"])
+    return run, run.rest_calls
+
+
+def _pause_until(exc: Exception) -> datetime | None:
+    """When a run Bitrix24 held back may go on (None: the error is not one time cures)."""
+    if not isinstance(exc, BitrixError):
+        return None
+    at = resume_time(exc)
+    if at is None and isinstance(exc, BitrixOperationTimeLimit):
+        at = timezone.now().timestamp() + django_settings.BITRIX_OPERATING_BAN
+    return None if at is None else datetime.fromtimestamp(at, tz=timezone.get_current_timezone())
+
+
+def _outcome(run: SyncRun) -> dict[str, int]:
+    by_status = dict(SyncOperation.objects.filter(run=run).values_list("status").annotate(n=Count("id")))
+    return {"done": by_status.get(OperationStatus.DONE, 0), "failed": by_status.get(OperationStatus.FAILED, 0),
+            "skipped": by_status.get(OperationStatus.SKIPPED, 0)}
 
 
 def _ready_to_run(portal: Portal) -> PayrollConnection:
@@ -290,7 +340,10 @@ def _record_plan(run: SyncRun, plan: o.SyncPlan, snapshot, state: PortalState, m
         "absence_kinds": sorted({a.kind for a in snapshot.absences}),
         "persons": len(snapshot.persons), "active_users": sum(1 for u in state.users if u.active),
         "synced_people": len(mappings.persons)}
-    run.planned = dict(Counter(op.kind for op in plan.operations))
+    planned = Counter(op.kind for op in plan.operations)
+    if run.segments > 1:  # what its earlier parts did counts too
+        planned.update(dict(SyncOperation.objects.filter(run=run).values_list("kind").annotate(n=Count("id"))))
+    run.planned = dict(planned)
     run.notices = [asdict(n) for n in plan.notices]  # Notice holds plain values only
     run.dismissals = plan.dismissals
 
@@ -318,7 +371,10 @@ def interrupted_runs() -> list[SyncRun]:
 
 
 def _journal(run: SyncRun, plan: o.SyncPlan) -> dict[int, SyncOperation]:
-    rows = [SyncOperation(run=run, seq=i + 1, kind=op.kind, phase=o.PHASE_OF[type(op)], payroll_id=op.payroll_id,
+    # A continued run's new rows follow those it kept (done and failed ones of its earlier parts).
+    first = (SyncOperation.objects.filter(run=run).order_by("-seq").values_list("seq", flat=True).first() or 0) + 1 \
+        if run.segments > 1 else 1
+    rows = [SyncOperation(run=run, seq=first + i, kind=op.kind, phase=o.PHASE_OF[type(op)], payroll_id=op.payroll_id,
                           label=op.label[:300], reason=op.reason.value, details=privacy.journal_details(op.kind, _details(op)))
             for i, op in enumerate(plan.operations)]
     with transaction.atomic():
@@ -349,7 +405,7 @@ def notify_admins(portal: Portal, run: SyncRun) -> None:
     failed = (run.outcome or {}).get("failed", 0)
     previous = SyncRun.objects.filter(portal=portal, started_at__lt=run.started_at, dry_run=False).first()
     new_notices = len(run.notices) > len(previous.notices) if previous else bool(run.notices)
-    if run.dry_run or not portal.token_user_id or not (failed or run.status in (RunStatus.WAITING, RunStatus.FAILED) or new_notices):
+    if run.dry_run or run.status == RunStatus.PAUSED or not portal.token_user_id or not (failed or run.status in (RunStatus.WAITING, RunStatus.FAILED) or new_notices):
         return
     parts = []
     if run.status == RunStatus.WAITING:

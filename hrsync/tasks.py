@@ -14,7 +14,7 @@ from bitrix_app.services import DELETION_PENDING, delete_portal
 from payroll_connector.models import OutboxItem, OutboxKind, OutboxStatus
 
 from .locks import SyncBusy, portal_outbox_lock, portal_sync_lock
-from .models import SyncConfig, SyncRun
+from .models import RunStatus, SyncConfig, SyncRun
 from .privacy import prune_history
 from .services import (SyncRefused, ask_for_follow_up, confirm_run, interrupted_runs, preview, run_sync,
                        take_follow_up)
@@ -24,12 +24,25 @@ log = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True)  # never retried: the next scheduled run re-plans from fresh state
-def sync_portal(portal_id: int, trigger: str = "schedule", only_person: str | None = None) -> dict:
+def sync_portal(portal_id: int, trigger: str = "schedule", only_person: str | None = None,
+                run_id: int | None = None) -> dict:
+    """A run of one portal, or (`run_id`) the continuation of a run Bitrix24 paused."""
     portal = Portal.objects.filter(pk=portal_id).first()
     if portal is None:
         return {"portal": portal_id, "skipped": "no such portal"}
+    paused = SyncRun.objects.filter(portal=portal, status=RunStatus.PAUSED).order_by("-started_at").first()
+    if paused is not None:
+        # While a run is paused no other starts: its continuation reads both sides afresh, so it carries
+        # whatever this trigger was for. It goes on once the portal allows (an earlier-scheduled
+        # continuation of a run paused again since finds its time moved on, and leaves it).
+        if paused.resume_at and paused.resume_at > timezone.now() + timedelta(seconds=1):
+            return {"portal": portal_id, "skipped": "paused", "run": paused.pk, "resume_at": paused.resume_at.isoformat()}
+        run_id = paused.pk
+    elif run_id is not None:
+        return {"portal": portal_id, "skipped": "the run is not paused", "run": run_id}
     try:
-        run = run_sync(portal, trigger=trigger, only_person=only_person)
+        run = run_sync(portal, trigger=trigger, only_person=only_person,
+                       continuing=paused if run_id is not None else None)
     except SyncBusy:
         # Picked up by the running sync when it ends, not by the schedule (or now, if it has just ended).
         if ask_for_follow_up(portal):
@@ -37,6 +50,10 @@ def sync_portal(portal_id: int, trigger: str = "schedule", only_person: str | No
         return {"portal": portal_id, "skipped": "already running", "follow_up": True}
     except SyncRefused as exc:
         return {"portal": portal_id, "skipped": str(exc)}
+    if run.status == RunStatus.PAUSED:
+        # The worker is free until then; the follow-up asks wait for the continuation, which covers them.
+        sync_portal.apply_async((portal_id, "continue"), {"run_id": run.pk}, eta=run.resume_at)
+        return {"portal": portal_id, "run": run.pk, "status": run.status, "resume_at": run.resume_at.isoformat()}
     follow_up = take_follow_up(portal_id)  # asked for while this one ran (after its lease was released: no gap)
     if follow_up:
         sync_portal.delay(portal_id, "follow_up")
@@ -80,6 +97,12 @@ def resume_interrupted_runs() -> list[int]:
         log.warning("Run %s of portal %s lost its worker; resuming", run.pk, run.portal_id)
         if not run.dry_run and run.portal_id not in portals:
             sync_portal.delay(run.portal_id, "resume")
+            portals.append(run.portal_id)
+    # A paused run whose continuation was lost (a broker restarted) goes on all the same.
+    overdue = SyncRun.objects.filter(status=RunStatus.PAUSED, resume_at__lt=timezone.now() - timedelta(minutes=2))
+    for run in overdue:
+        if run.portal_id not in portals:
+            sync_portal.delay(run.portal_id, "continue", run_id=run.pk)
             portals.append(run.portal_id)
     return portals
 
@@ -177,6 +200,9 @@ def confirm_sync(run_id: int) -> dict:
         new = confirm_run(run)
     except (SyncRefused, SyncBusy) as exc:
         return {"run": run_id, "skipped": str(exc)}
+    if new.status == RunStatus.PAUSED:
+        sync_portal.apply_async((run.portal_id, "continue"), {"run_id": new.pk}, eta=new.resume_at)
+        return {"run": new.pk, "status": new.status}
     if take_follow_up(run.portal_id):
         sync_portal.delay(run.portal_id, "follow_up")
     return {"run": new.pk, "status": new.status}

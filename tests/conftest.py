@@ -105,13 +105,14 @@ PYTHON = sys.executable
 
 
 @contextmanager
-def celery_worker(*options: str, stdout=subprocess.DEVNULL):
+def celery_worker(*options: str, stdout=subprocess.DEVNULL, env: dict[str, str] | None = None):
     """A real Celery worker process on the test's Redis and database (an empty queue first); stopped when the
-    block ends, killed if it does not stop: a stray worker would take the next test's tasks."""
+    block ends, killed if it does not stop: a stray worker would take the next test's tasks. `env`: settings
+    of the worker's own (the product reads them from its environment)."""
     redis.Redis.from_url(django_settings.CELERY_BROKER_URL).flushdb()
     process = subprocess.Popen([PYTHON, "-m", "celery", "-A", "hrsync", "worker", *(options or ("--pool=solo",)),
                                 "--loglevel=WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-                               cwd=ROOT, env=child_env(), stdout=stdout, stderr=subprocess.STDOUT, text=True)
+                               cwd=ROOT, env=child_env(**(env or {})), stdout=stdout, stderr=subprocess.STDOUT, text=True)
     try:
         yield process
     finally:

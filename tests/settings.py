@@ -26,4 +26,5 @@ from hrsync.settings import *  # noqa: E402,F401,F403
 # Short timeouts keep fault-injection tests quick; the product's defaults are in hrsync/settings.py.
 BITRIX_HTTP_TIMEOUT = float(os.environ.get("TEST_BITRIX_HTTP_TIMEOUT", "2.0"))  # a fault test raises it
 BITRIX_HTTP_CONNECT_TIMEOUT = 2.0
-BITRIX_MAX_OPERATING_WAIT = 5.0
+BITRIX_MAX_OPERATING_WAIT = float(os.environ.get("BITRIX_MAX_OPERATING_WAIT", "5.0"))
+BITRIX_OPERATING_BAN = float(os.environ.get("BITRIX_OPERATING_BAN", "2.0"))  # the sandboxes of the time-budget tests ban for 2 s, not 300

@@ -9,6 +9,7 @@ from .errors import (
     BitrixInvalidToken,
     BitrixMethodError,
     BitrixMethodNotFound,
+    BitrixMustWait,
     BitrixNotFound,
     BitrixObjectAccessDenied,
     BitrixOperationTimeLimit,
@@ -19,13 +20,14 @@ from .errors import (
     BitrixTokenExpired,
     BitrixTransportError,
     BitrixUserLimitReached,
+    resume_time,
 )
 
 __all__ = [
     "BATCH_LIMIT", "BitrixClient", "CallStats", "Command", "CommandOutcome", "PortalEndpoint",
     "BitrixAccessDenied", "BitrixAlreadyDone", "BitrixAuthError", "BitrixError", "BitrixInsufficientScope", "BitrixInvalidToken",
-    "BitrixMethodError", "BitrixMethodNotFound", "BitrixNotFound",
+    "BitrixMethodError", "BitrixMethodNotFound", "BitrixMustWait", "BitrixNotFound",
     "BitrixObjectAccessDenied", "BitrixOperationTimeLimit", "BitrixPortalDeleted",
     "BitrixRateLimited", "BitrixReauthRequired", "BitrixServerError", "BitrixTokenExpired", "BitrixTransportError",
-    "BitrixUserLimitReached",
+    "BitrixUserLimitReached", "resume_time",
 ]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping
 
@@ -12,13 +13,16 @@ from urllib3.exceptions import NewConnectionError
 
 from hrsync.counters import counters
 
+from .budget import TimeBudget, budget_for
 from .errors import (
     BitrixError,
     BitrixMethodError,
+    BitrixMustWait,
     BitrixOperationTimeLimit,
     BitrixRateLimited,
     BitrixTokenExpired,
     BitrixTransportError,
+    resume_time,
 )
 from .oauth import PortalTokenSource, TokenSource, WebhookCredentials
 from .query import command as batch_command
@@ -112,7 +116,8 @@ class BitrixClient:
         session: requests.Session | None = None,
         timeout: tuple[float, float] = (5.0, 30.0),
         max_retries: int = 5,
-        max_operating_wait: float = 120.0,
+        max_operating_wait: float = 10.0,
+        budget: TimeBudget | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.endpoint = endpoint
@@ -124,7 +129,7 @@ class BitrixClient:
         self.max_operating_wait = max_operating_wait
         self.stats = CallStats()
         self._sleep = sleep
-        self._operating_reset_at: dict[str, float] = {}
+        self.budget = budget or budget_for(endpoint.bucket_key)
 
     @classmethod
     def for_portal(cls, portal, **kwargs) -> "BitrixClient":
@@ -143,8 +148,9 @@ class BitrixClient:
         attempts = 0
         renewed = False
         while True:
+            self._hold_for_budget([method])
             token = self.tokens.current()
-            waited = self.limiter.acquire(self.endpoint.bucket_key, self.endpoint.rate_per_second, self.endpoint.rate_burst)
+            waited = self._take_slot(method)
             self.stats.waited_seconds += waited
             self.stats.http_calls += 1
             counters().add("bitrix_rest_calls")
@@ -163,7 +169,10 @@ class BitrixClient:
                 self._backoff(attempts, method, exc)
                 continue
             if status < 400 and "error" not in payload:
-                self._remember_operating(method, payload)
+                timing = payload.get("time") or {}
+                # A batch is charged half its time (LoadLimiter::BATCH_TIME_WEIGHT); its commands by batch().
+                seconds = _seconds(timing) * (0.5 if method == "batch" else 1.0)
+                self.budget.observe(method, timing, seconds=seconds, unreported=_unreported([seconds]))
                 return payload
             error = BitrixError.from_payload(payload, http_status=status, method=method)
             if status == 401 and not token:
@@ -177,15 +186,16 @@ class BitrixClient:
                 attempts += 1
                 self._backoff(attempts, method, error)
                 continue
-            if isinstance(error, BitrixOperationTimeLimit) and attempts < self.max_retries:
-                wait = self._operating_wait(method, payload)
-                if wait <= self.max_operating_wait:
+            if isinstance(error, BitrixOperationTimeLimit):
+                # Banned for a fixed time the answer does not tell (LoadLimiter::BAN_DURATION, a setting).
+                error.reset_at = self.budget.banned(method)
+                wait = error.reset_at - time.time()
+                log.warning("%s is over its time budget on %s for %.0f s", method, self.endpoint.bucket_key, wait)
+                if wait <= self.max_operating_wait and attempts < self.max_retries:
                     attempts += 1
                     self.stats.retries += 1
-                    log.warning("%s hit its time budget on %s; waiting %.0f s", method, self.endpoint.bucket_key, wait)
-                    self._sleep(wait)
+                    self._sleep(max(0.0, wait))
                     continue
-                error.reset_at = time.time() + wait
             raise error
 
     def call(self, method: str, params: Mapping[str, Any] | None = None) -> Any:
@@ -218,16 +228,41 @@ class BitrixClient:
         log.warning("%s on %s: %s; retry %d in %.1f s", method, self.endpoint.bucket_key, error.code, attempt, delay)
         self._sleep(delay)
 
-    def _remember_operating(self, method: str, payload: dict) -> None:
-        reset_at = (payload.get("time") or {}).get("operating_reset_at")
-        if reset_at:
-            self._operating_reset_at[method] = float(reset_at)
+    def _take_slot(self, method: str) -> float:
+        """The request bucket's next slot: slept through when near, handed back to the caller when not
+        (a worker must not sleep for long on one portal's bucket)."""
+        wait = self.limiter.reserve(self.endpoint.bucket_key, self.endpoint.rate_per_second, self.endpoint.rate_burst)
+        if wait > self.max_operating_wait:
+            raise BitrixMustWait("BUCKET_WAIT", f"the portal's request bucket is taken for {wait:.0f} s",
+                                 method=method, resume_at=time.time() + wait)
+        if wait > 0:
+            self._sleep(wait)
+        return wait
 
-    def _operating_wait(self, method: str, payload: dict) -> float:
-        reset_at = (payload.get("time") or {}).get("operating_reset_at") or self._operating_reset_at.get(method)
-        if reset_at:
-            return max(1.0, float(reset_at) - time.time())
-        return 60.0  # one of the ten 1-minute buckets rolls off (reference §4)
+    def _hold_for_budget(self, methods: list[str], *, divisible: bool = False) -> int:
+        """How many of these commands (in order) may go now, waiting first while none may: the method's
+        time budgets decide (budget.py). `divisible`: the commands may go in several calls (no command
+        refers to another's result); else all of them go together or none does."""
+        while True:
+            allowed = {method: self.budget.allowance(method) for method in set(methods)}
+            fit, seen = 0, Counter()
+            for method in methods:
+                seen[method] += 1
+                if seen[method] > allowed[method][0]:
+                    break
+                fit += 1
+            if fit == len(methods) or (fit and divisible):
+                return fit
+            method = methods[fit]
+            wait = allowed[method][1]
+            if fit and not wait:
+                return len(methods)  # chained commands, and only the next answer can tell the room: they go
+            if wait > self.max_operating_wait:
+                raise BitrixMustWait("TIME_BUDGET_WAIT", f"{method} has spent its time budget; the portal "
+                                     f"releases part of it in {wait:.0f} s", method=method, resume_at=time.time() + wait)
+            counters().add("time_budget_waits")
+            self.stats.waited_seconds += wait
+            self._sleep(wait)
 
     # -- batch --------------------------------------------------------------------------------------
     def batch(self, commands: Mapping[str, Command | tuple[str, dict]], *, halt: bool = False) -> dict[str, CommandOutcome]:
@@ -237,21 +272,38 @@ class BitrixClient:
         """
         items = [(key, cmd if isinstance(cmd, Command) else Command(*cmd)) for key, cmd in commands.items()]
         outcomes: dict[str, CommandOutcome] = {}
-        for start in range(0, len(items), BATCH_LIMIT):
-            chunk = items[start:start + BATCH_LIMIT]
-            retry_reads = all(is_read_only(cmd.method) for _, cmd in chunk)
-            answer = self.call_raw(
-                "batch", {"halt": 1 if halt else 0, "cmd": {key: cmd.encoded() for key, cmd in chunk}},
-                retry_reads=retry_reads,
-            )["result"]
+        while items:
+            chunk = items[:BATCH_LIMIT]
+            # As many as the methods' time budgets take now; commands chained by $result[…] go together.
+            divisible = not halt and not any("$result[" in cmd.encoded() for _, cmd in chunk)
+            try:
+                chunk = chunk[:self._hold_for_budget([cmd.method for _, cmd in chunk], divisible=divisible)]
+                retry_reads = all(is_read_only(cmd.method) for _, cmd in chunk)
+                answer = self.call_raw(
+                    "batch", {"halt": 1 if halt else 0, "cmd": {key: cmd.encoded() for key, cmd in chunk}},
+                    retry_reads=retry_reads,
+                )["result"]
+            except (BitrixMustWait, BitrixOperationTimeLimit) as held:
+                if not outcomes:
+                    raise  # nothing of the batch ran: the caller knows it all waits
+                # Part of the commands ran: the rest, which did not, is answered as refused for time, each
+                # with when it may go (a caller must not think the ones that ran did not).
+                for key, cmd in items:
+                    outcomes[key] = CommandOutcome(key, error=BitrixOperationTimeLimit(
+                        held.code, held.message, method=cmd.method, reset_at=resume_time(held)))
+                break
+            items = items[len(chunk):]
             self.stats.commands += len(chunk)
             results = _as_dict(answer.get("result"))
             errors = _as_dict(answer.get("result_error"))
             totals = _as_dict(answer.get("result_total"))
             nexts = _as_dict(answer.get("result_next"))
+            self._observe_commands(chunk, _as_dict(answer.get("result_time")))
             for key, cmd in chunk:
                 if key in errors:
                     error = BitrixError.from_payload(errors[key], method=cmd.method)
+                    if isinstance(error, BitrixOperationTimeLimit):
+                        error.reset_at = self.budget.banned(cmd.method)
                     outcomes[key] = CommandOutcome(key, error=error)
                 elif key in results:
                     outcomes[key] = CommandOutcome(key, results[key], total=totals.get(key), next=nexts.get(key))
@@ -260,10 +312,39 @@ class BitrixClient:
                         "NOT_RUN", "the batch stopped before this command", method=cmd.method))
         return outcomes
 
+    def _observe_commands(self, chunk: list[tuple[str, Command]], times: dict) -> None:
+        """Each command's `result_time` tells its method's total so far: the last one of each method is the
+        newest, and the commands' own times say what one costs."""
+        last: dict[str, dict] = {}
+        took: dict[str, list[float]] = {}
+        for key, cmd in chunk:
+            timing = times.get(key)
+            if isinstance(timing, dict):
+                last[cmd.method] = timing
+                took.setdefault(cmd.method, []).append(_seconds(timing))
+        for method, timing in last.items():
+            self.budget.observe(method, timing, commands=len(took[method]), seconds=sum(took[method]),
+                                unreported=_unreported(took[method]))
+
     # -- lists --------------------------------------------------------------------------------------
     def iter_list(self, method: str, params: Mapping[str, Any] | None = None) -> Iterator[dict]:
         """Every item of a list method: the first page tells the total, the rest come 50 pages a call."""
         yield from read_lists(self, {"items": OffsetList(method, params)})["items"]
+
+
+def _seconds(timing: dict) -> float:
+    """What a call took on the server: `processing` where given, else the answer's whole duration."""
+    try:
+        return float(timing.get("processing") or timing.get("duration") or 0.0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _unreported(took: list[float]) -> float:
+    """What a request's own calls add to their method's total after the answer: while a request runs, the
+    total it reports counts only its calls over 0.1 s (LoadLimiter::getRestTime, `minimalFixTime`); the rest
+    is written when it ends (finalize). Counted here, or the next command would find the budget fuller."""
+    return sum(t for t in took if t <= 0.1)
 
 
 def _as_dict(section: Any) -> dict:

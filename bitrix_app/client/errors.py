@@ -79,6 +79,26 @@ class BitrixOperationTimeLimit(BitrixError):
         super().__init__(*args, **kwargs)
 
 
+class BitrixMustWait(BitrixError):
+    """Nothing was sent: the portal would refuse it now (the method's time budget is spent, or the request
+    bucket is taken for longer than a call waits). `resume_at`: when it may be sent."""
+
+    transient = True
+
+    def __init__(self, *args, resume_at: float, **kwargs):
+        self.resume_at = resume_at
+        super().__init__(*args, **kwargs)
+
+
+def resume_time(error: BitrixError) -> float | None:
+    """When a refused or held-back call may be tried again; None for an error that time does not cure."""
+    if isinstance(error, BitrixMustWait):
+        return error.resume_at
+    if isinstance(error, BitrixOperationTimeLimit):
+        return error.reset_at
+    return None
+
+
 class BitrixAccessDenied(BitrixError):
     """403-family: the app's user lacks a right, or REST is not in the portal's plan."""
 

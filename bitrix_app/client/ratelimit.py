@@ -22,6 +22,9 @@ def client_burst(server_burst: int) -> int:
 
 
 class RateLimiter(Protocol):
+    def reserve(self, key: str, rate: float, burst: int) -> float:
+        """Take the next slot; return the seconds until it (the caller sleeps them, or gives the slot up)."""
+
     def acquire(self, key: str, rate: float, burst: int) -> float:
         """Block until one request may be sent; return the seconds waited."""
 

@@ -18,6 +18,7 @@ from ..client.errors import (
     BitrixError,
     BitrixNotFound,
     BitrixObjectAccessDenied,
+    BitrixOperationTimeLimit,
     BitrixUserLimitReached,
 )
 from . import calendar
@@ -69,6 +70,15 @@ class Refused:
     ask_if_gone: bool = False
 
 
+@dataclass(frozen=True)
+class Deferred:
+    """The portal did not run the command: its method had spent its time budget (429 OPERATION_TIME_LIMIT,
+    checked before the method runs, CRestServer::processCall). Nothing was written; it may go at `retry_at`."""
+
+    op: o.Op
+    retry_at: float | None
+
+
 @dataclass
 class Chunk:
     commands: dict[str, Command] = field(default_factory=dict)
@@ -78,7 +88,7 @@ class Chunk:
 
 @dataclass(frozen=True)
 class ChunkResult:
-    outcomes: list[Written | Refused]
+    outcomes: list[Written | Refused | Deferred]
 
 
 class PortalWriter:
@@ -122,7 +132,7 @@ class PortalWriter:
         outcomes = [self._outcome(op, answers[key]) for op, key in chunk.ready]
         return ChunkResult(self._settle_removals(outcomes))
 
-    def _settle_removals(self, outcomes: list[Written | Refused]) -> list[Written | Refused]:
+    def _settle_removals(self, outcomes: list[Written | Refused | Deferred]) -> list[Written | Refused | Deferred]:
         """An event removal the portal refused is done if the event is gone (deleted by hand).
 
         calendar_restservice.php `EventDelete` answers a missing event with the same generic error as any
@@ -142,10 +152,12 @@ class PortalWriter:
                 settled[index] = Written(outcomes[index].op, outcomes[index].op.event_id)
         return settled
 
-    def _outcome(self, op: o.Op, answer: CommandOutcome) -> Written | Refused:
+    def _outcome(self, op: o.Op, answer: CommandOutcome) -> Written | Refused | Deferred:
         write = _WRITES[type(op)]
         if answer.ok:
             return Written(op, write.target(self, op, answer.result))
+        if isinstance(answer.error, BitrixOperationTimeLimit):
+            return Deferred(op, answer.error.reset_at)
         return write.refusal(self, op, answer.error)
 
     # -- references -------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import requests
 from flask import Flask, Response, jsonify, render_template_string, request
 
 from . import methods
+from .operating import Hit
 from .phpquery import flatten, nest, parse_query
 from .state import PortalState, RestError
 
@@ -34,8 +35,13 @@ def _time_block(started: float) -> dict[str, Any]:
     finish = time.time()
     return {"start": started, "finish": finish, "duration": finish - started, "processing": finish - started,
             "date_start": time.strftime("%Y-%m-%dT%H:%M:%S+03:00", time.localtime(started)),
-            "date_finish": time.strftime("%Y-%m-%dT%H:%M:%S+03:00", time.localtime(finish)),
-            "operating": 0, "operating_reset_at": int(finish) + 600}
+            "date_finish": time.strftime("%Y-%m-%dT%H:%M:%S+03:00", time.localtime(finish))}
+
+
+def _blocked() -> RestError:
+    # CRestServer::processCall: RestException ERROR_OPERATION_TIME_LIMIT, 429; the error answer carries no
+    # `time` block (processException -> outputError), so no operating_reset_at either.
+    return RestError(429, "OPERATION_TIME_LIMIT", "Method is blocked due to operation time limit.")
 
 
 def _run_method(state: PortalState, name: str, caller: int, params: dict,
@@ -53,9 +59,8 @@ def _run_method(state: PortalState, name: str, caller: int, params: dict,
         raise RestError(403, "ACCESS_DENIED", "Access denied")
     blocked_until = state.faults.operating_limit.get(name)
     if blocked_until and blocked_until > time.time():
-        state.stats["rejected_429"] += 1
-        raise RestError(429, "OPERATION_TIME_LIMIT", "Method is blocked due to operation time limit.",
-                        {"time": {"operating_reset_at": blocked_until}})
+        state.refused(name)
+        raise _blocked()
     state.count(name)
     state.record(name, params)
     if name == "scope" and scopes is not None:
@@ -89,7 +94,8 @@ def _resolve_all(value: Any, results: dict[str, Any]) -> Any:
     return _resolve(value, results) if isinstance(value, str) else value
 
 
-def _run_batch(state: PortalState, caller: int, params: dict, scopes: tuple[str, ...] | None = None) -> dict[str, Any]:
+def _run_batch(state: PortalState, caller: int, params: dict, hit: Hit,
+               scopes: tuple[str, ...] | None = None) -> dict[str, Any]:
     commands = params.get("cmd") or {}
     if isinstance(commands, list):
         commands = {str(i): c for i, c in enumerate(commands)}
@@ -110,7 +116,12 @@ def _run_batch(state: PortalState, caller: int, params: dict, scopes: tuple[str,
             # The command's query is decoded first and the references resolved in its values, so an encoded
             # `%24result%5B1%5D…` (b24pysdk) is resolved like a bare `$result[1]…`: guess [G-batch-unresolved].
             sub_params = _resolve_all(parse_query(query), results) if query else {}
-            result, total, nxt = _run_method(state, name, caller, sub_params, scopes)
+            # Each command runs through CRestServer::processCall as its own method (CRestServerBatchItem):
+            # checked against, and charged to, that method's budget.
+            if name in methods.METHODS and hit.blocked(name):
+                state.refused(name)
+                raise _blocked()
+            result, total, nxt = hit.run(name, lambda: _run_method(state, name, caller, sub_params, scopes))
         except RestError as exc:
             errors[key] = {"error": exc.code, "error_description": exc.description}
             if halt:
@@ -122,7 +133,7 @@ def _run_batch(state: PortalState, caller: int, params: dict, scopes: tuple[str,
             totals[key] = total
         if nxt is not None:
             nexts[key] = nxt
-        times[key] = _time_block(started)
+        times[key] = {**_time_block(started), **hit.time_block(name)}
     # Empty sections come back as [] (reference §3).
     return {"result": results or [], "result_error": errors or [], "result_total": totals or [],
             "result_next": nexts or [], "result_time": times or []}
@@ -165,13 +176,25 @@ def create_portal_app(state: PortalState) -> Flask:
             with state.lock:
                 if webhook:
                     caller, scopes = state.user_for_webhook(int(webhook.group("user")), webhook.group("key"))
+                    entity = f"webhook:{webhook.group('user')}:{webhook.group('key')}"
                 else:
                     caller, scopes = state.user_for_token(params.pop("auth", None)), None
-                if name == "batch":
-                    state.count("batch")
-                    result, total, nxt = _run_batch(state, caller, params, scopes), None, None
-                else:
-                    result, total, nxt = _run_method(state, name, caller, params, scopes)
+                    entity = f"app:{state.app.client_id}"
+                # The budget is per app (or webhook) and method: LoadLimiter's key (see operating.py).
+                hit = state.operating.hit(entity)
+                try:
+                    if name in methods.METHODS or name == "batch":
+                        if hit.blocked(name):
+                            state.refused(name)
+                            raise _blocked()
+                    if name == "batch":
+                        state.count("batch")
+                        result, total, nxt = hit.run("batch", lambda: _run_batch(state, caller, params, hit, scopes)), None, None
+                    else:
+                        result, total, nxt = hit.run(name, lambda: _run_method(state, name, caller, params, scopes))
+                    operating = hit.time_block(name)
+                finally:
+                    hit.finish()
         except RestError as exc:
             return jsonify(exc.body()), exc.status
         body: dict[str, Any] = {"result": result}
@@ -179,7 +202,7 @@ def create_portal_app(state: PortalState) -> Flask:
             body["next"] = nxt
         if total is not None:
             body["total"] = total
-        body["time"] = _time_block(started)
+        body["time"] = {**_time_block(started), **operating}
         return jsonify(body)
 
     # -- the portal's frames: what a browser sees when the admin opens the app --------------------------
@@ -266,6 +289,14 @@ def create_portal_app(state: PortalState) -> Flask:
                 state.license_family = str(data["license_family"])
             if "max_users" in data:
                 state.max_users = int(data["max_users"])
+            # The time budget (operating.py): its switch, its scale, and how long each method takes here.
+            budget = data.get("operating") or {}
+            for key in ("limit", "bucket_seconds", "ban_seconds"):
+                if key in budget:
+                    setattr(state.operating, key, float(budget[key]))
+            if "enabled" in budget:
+                state.operating.enabled = bool(budget["enabled"])
+            state.operating.server_time.update({m: float(s) for m, s in (data.get("server_time") or {}).items()})
             state.bucket.level = 0.0
         return jsonify(ok=True)
 

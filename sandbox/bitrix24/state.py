@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from .operating import OperatingLimiter
+
 
 class RestError(Exception):
     """An error answer: HTTP status, Bitrix24 error code and description."""
@@ -108,6 +110,8 @@ class PortalState:
         # defaults): DD.MM.YYYY, as on a Russian portal; tests set another with control "site".
         self.date_format = "DD.MM.YYYY"
         self.bucket = LeakyBucket(rate, burst, limits_enabled)
+        # The per-method time budget, on as in the cloud (operating.py); the docs' 480 s per 10 minutes.
+        self.operating = OperatingLimiter(enabled=limits_enabled)
         self.access_ttl = access_ttl
         self.max_users = max_users
         self.faults = Faults()
@@ -226,6 +230,12 @@ class PortalState:
         kept = self.calls.setdefault(method, [])
         if len(kept) < self.CALLS_KEPT:
             kept.append({k: v for k, v in params.items() if k != "auth"})
+
+    def refused(self, method: str) -> None:
+        """A 429 OPERATION_TIME_LIMIT, counted in all and per method."""
+        self.stats["rejected_429"] += 1
+        by_method = self.stats.setdefault("rejected_429_by_method", {})
+        by_method[method] = by_method.get(method, 0) + 1
 
     def count(self, method: str) -> None:
         by_method = self.stats["by_method"]

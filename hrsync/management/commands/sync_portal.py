@@ -1,10 +1,11 @@
 """Run (or preview) the ZUP -> Bitrix24 sync of one portal."""
 import json
+import time
 from datetime import date
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from hrsync.locks import SyncBusy
@@ -35,6 +36,12 @@ class Command(BaseCommand):
             else:
                 run = run_sync(portal, dry_run=opts["dry_run"], trigger="manual", only_person=opts["person"],
                                today=opts["today"])
+            while run.status == RunStatus.PAUSED:
+                # No worker here to hand the wait back to: the command waits, then the run goes on.
+                wait = max(0.0, (run.resume_at - timezone.now()).total_seconds())
+                self.stderr.write(f"Bitrix24 holds the run back; it goes on in {wait:.0f} s")
+                time.sleep(wait)
+                run = run_sync(portal, trigger="manual", today=opts["today"], continuing=run)
         except (SyncRefused, SyncBusy) as exc:
             raise CommandError(str(exc)) from exc
         except SyncRun.DoesNotExist as exc:
