@@ -116,6 +116,8 @@ class SyncRun(models.Model):
     # A run Bitrix24 held back (a method's time budget spent) pauses, and continues from fresh data then.
     resume_at = models.DateTimeField(null=True, blank=True)
     segments = models.PositiveIntegerField(default=1, help_text="how many times the run was started or continued")
+    # Where its time went, all parts together (hrsync.services._Costs): CPU, SQL, REST, waits.
+    costs = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-started_at"]

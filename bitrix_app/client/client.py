@@ -70,7 +70,9 @@ class CallStats:
     commands: int = 0
     retries: int = 0
     token_renewals: int = 0
-    waited_seconds: float = 0.0
+    waited_seconds: float = 0.0  # on the request bucket and the time budgets, together
+    budget_waited_seconds: float = 0.0  # of which on the time budgets
+    http_seconds: float = 0.0  # request to answer, the portal's own time included
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,7 @@ class BitrixClient:
                 if wait <= self.max_operating_wait and attempts < self.max_retries:
                     attempts += 1
                     self.stats.retries += 1
+                    self.stats.budget_waited_seconds += max(0.0, wait)
                     self._sleep(max(0.0, wait))
                     continue
             raise error
@@ -202,10 +205,13 @@ class BitrixClient:
         return self.call_raw(method, params)["result"]
 
     def _post(self, url: str, method: str, body: dict) -> tuple[dict, int]:
+        sent = time.perf_counter()
         try:
             response = self.session.post(url, json=body, timeout=self.timeout, allow_redirects=False)
         except requests.RequestException as exc:
             raise BitrixTransportError("transport", f"{exc.__class__.__name__} calling {method}", method=method) from exc
+        finally:
+            self.stats.http_seconds += time.perf_counter() - sent
         if 300 <= response.status_code < 400:
             # A moved portal (new domain, http->https) must be re-installed, not followed silently.
             raise BitrixError.from_payload(
@@ -262,6 +268,7 @@ class BitrixClient:
                                      f"releases part of it in {wait:.0f} s", method=method, resume_at=time.time() + wait)
             counters().add("time_budget_waits")
             self.stats.waited_seconds += wait
+            self.stats.budget_waited_seconds += wait
             self._sleep(wait)
 
     # -- batch --------------------------------------------------------------------------------------

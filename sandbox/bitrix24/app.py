@@ -241,6 +241,24 @@ def create_portal_app(state: PortalState) -> Flask:
                                   with_tokens=True)
         return jsonify(installed=True, deliveries=deliveries)
 
+    @app.post("/_sandbox/tokens")
+    def control_tokens():
+        """Benchmarks: the app counts as installed and gets a token pair for a user, without the install
+        frames (a benchmark has no browser and no web process to install through)."""
+        data = request.get_json(silent=True) or {}
+        with state.lock:
+            state.app_present = state.app_installed = True
+            return jsonify(state.issue_tokens(int(data.get("user_id", 1))))
+
+    @app.get("/_sandbox/users")
+    def control_users():
+        """Benchmarks: a user by payroll ID (XML_ID) or e-mail, as the portal holds it, to see a change arrive."""
+        xml_id, email = request.args.get("xml_id", ""), request.args.get("email", "").lower()
+        with state.lock:
+            found = [dict(u) for u in state.users.values()
+                     if (xml_id and u.get("XML_ID") == xml_id) or (email and str(u.get("EMAIL", "")).lower() == email)]
+        return jsonify(users=found)
+
     @app.post("/_sandbox/uninstall")
     def control_uninstall():
         data = request.get_json(silent=True) or {}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import threading
 from dataclasses import dataclass
@@ -73,9 +74,18 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=50)
     parser.add_argument("--no-limits", action="store_true")
     parser.add_argument("--member-id", default=None)
+    parser.add_argument("--portals", type=int, default=1,
+                        help="serve this many portals (benchmarks), on free ports; one JSON line each on stdout")
     args = parser.parse_args()
     registration = AppRegistration(client_id=args.client_id, client_secret=args.client_secret,
                                    app_url=args.app_url, install_url=args.install_url)
+    if args.portals > 1 or args.port == 0:
+        for _ in range(args.portals):
+            running = start_portal(app=registration, rate=args.rate, burst=args.burst, limits_enabled=not args.no_limits)
+            print(json.dumps({"url": running.url, "client_endpoint": running.state.client_endpoint,
+                              "server_endpoint": running.state.server_endpoint, "domain": running.state.domain,
+                              "member_id": running.state.member_id, "oauth_host": running.oauth_host}), flush=True)
+        threading.Event().wait()
     running = start_portal(app=registration, port=args.port, oauth_port=args.oauth_port, rate=args.rate,
                            burst=args.burst, limits_enabled=not args.no_limits, member_id=args.member_id)
     print(f"Sandbox portal on {running.url} (OAuth server {running.oauth_host}), member_id {running.state.member_id}",

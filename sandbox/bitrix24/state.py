@@ -1,6 +1,7 @@
 """The sandbox portal's state: users, departments, calendars, events, tokens, the leaky bucket, faults."""
 from __future__ import annotations
 
+import bisect
 import secrets
 import threading
 import time
@@ -146,6 +147,9 @@ class PortalState:
         self.calls: dict[str, list[dict[str, Any]]] = {}
         # Incoming webhooks: (user ID, key) -> the scopes it was made with (/rest/<user>/<key>/<method>).
         self.webhooks: dict[tuple[int, str], tuple[str, ...]] = {}
+        self._emails: dict[str, set[int]] = {}
+        self._email_index_size = -1
+        self._ids_cache: tuple[int, list[int]] = (-1, [])
         self._seed()
 
     # -- ids and seed ---------------------------------------------------------------------------------
@@ -172,6 +176,40 @@ class PortalState:
         }
         user.update(fields)
         return user
+
+    # -- indexes: the sandbox's own, so that 20,000 users cost what 200 do --------------------------------
+    def email_taken(self, email: str, *, but: int | None = None) -> bool:
+        """Another user has this e-mail (compared without case). The index is checked against the users
+        themselves, and rebuilt when it no longer matches them (a control call edits users directly)."""
+        if self._email_index_size != len(self.users):
+            self._reindex()
+        wanted = email.strip().lower()
+        owners = [uid for uid in self._emails.get(wanted, ()) if uid != but
+                  and str(self.users.get(uid, {}).get("EMAIL", "")).strip().lower() == wanted]
+        return bool(owners)
+
+    def note_email(self, user_id: int) -> None:
+        """A user was added or changed their e-mail through REST: the index follows."""
+        in_step = self._email_index_size == len(self.users) - 1 or self._email_index_size == len(self.users)
+        self._emails.setdefault(str(self.users[user_id].get("EMAIL", "")).strip().lower(), set()).add(user_id)
+        if in_step:
+            self._email_index_size = len(self.users)
+
+    def _reindex(self) -> None:
+        self._emails = {}
+        for uid, user in self.users.items():
+            self._emails.setdefault(str(user.get("EMAIL", "")).strip().lower(), set()).add(uid)
+        self._email_index_size = len(self.users)
+
+    def user_limit_reached(self) -> bool:
+        """The plan's user limit: active users are counted only when there are that many users at all."""
+        return len(self.users) >= self.max_users and sum(1 for u in self.users.values() if u["ACTIVE"]) >= self.max_users
+
+    def ids_after(self, after: int) -> list[int]:
+        """User IDs above `after`, ascending (IDs are given in ascending order: the dict keeps them so)."""
+        ids = list(self.users) if self._ids_cache[0] != len(self.users) else self._ids_cache[1]
+        self._ids_cache = (len(self.users), ids)
+        return ids[bisect.bisect_right(ids, after):]
 
     def add_user_unchecked(self, fields: dict[str, Any]) -> int:
         """Bulk seeding for tests and benchmarks (not reachable through REST)."""

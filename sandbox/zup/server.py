@@ -397,8 +397,12 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=300)
     parser.add_argument("--username", default="odata")
     parser.add_argument("--password", default="secret")
+    parser.add_argument("--today", type=date.fromisoformat, default=None, help="the company's today (benchmarks)")
+    parser.add_argument("--departments", type=int, default=None, help="how many departments (default: by size)")
     args = parser.parse_args()
-    running = start_zup(seed=args.seed, size=args.size, port=args.port, username=args.username, password=args.password)
+    infobase = generate_company(seed=args.seed, size=args.size, today=args.today,
+                                **({"departments": args.departments} if args.departments else {}))
+    running = start_zup(infobase=infobase, port=args.port, username=args.username, password=args.password)
     print(f"Sandbox ZUP: {running.odata_url} (user {args.username}), {args.size} employees, seed {args.seed}", flush=True)
     threading.Event().wait()
 
