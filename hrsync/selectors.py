@@ -7,6 +7,8 @@ from datetime import timedelta
 
 from django.db.models import Count, Max, Q
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from bitrix_app.client import BitrixClient, BitrixError
 from bitrix_app.gateway.reads import read_departments
@@ -147,9 +149,13 @@ def run_progress(portal: Portal, run_id: int | None = None, since=None, *, previ
     counts = dict(run.operations.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
     total = sum(counts.values())
     finished = sum(counts.get(s, 0) for s in (OperationStatus.DONE, OperationStatus.FAILED, OperationStatus.SKIPPED))
-    over = run.status not in (RunStatus.RUNNING,)
+    over = run.status not in (RunStatus.RUNNING, RunStatus.PAUSED)  # a paused run goes on by itself
     percent = 100 if over else (int(finished * 100 / total) if total else 0)
-    return {"run": run.pk, "status": run.status, "status_label": str(run.get_status_display()), "percent": percent,
+    label = str(run.get_status_display())
+    if run.status == RunStatus.PAUSED and run.resume_at:
+        label = _("%(status)s: goes on at %(time)s") % {"status": label, "time": date_format(
+            timezone.localtime(run.resume_at), "TIME_FORMAT")}
+    return {"run": run.pk, "status": run.status, "status_label": label, "percent": percent,
             "done": counts.get(OperationStatus.DONE, 0), "failed": counts.get(OperationStatus.FAILED, 0),
             "total": total, "finished": over, "error": run.error, "guard": run.guard_reason}
 
