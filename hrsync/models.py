@@ -116,6 +116,8 @@ class SyncRun(models.Model):
     # A run Bitrix24 held back (a method's time budget spent) pauses, and continues from fresh data then.
     resume_at = models.DateTimeField(null=True, blank=True)
     segments = models.PositiveIntegerField(default=1, help_text="how many times the run was started or continued")
+    # A run for pushed changes: the people it was about (null: the whole company).
+    scope = models.JSONField(null=True, blank=True)
     # Where its time went, all parts together (hrsync.services._Costs): CPU, SQL, REST, waits.
     costs = models.JSONField(default=dict, blank=True)
 

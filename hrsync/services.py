@@ -5,6 +5,7 @@ import logging
 import time
 from collections import Counter
 from dataclasses import asdict, fields, replace
+from typing import Iterable
 from enum import Enum
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -21,7 +22,7 @@ from bitrix_app.gateway.fields import portal_dates
 from bitrix_app.gateway.workflows import notify
 from bitrix_app.models import Portal
 from payroll_connector.errors import PayrollError
-from payroll_connector.models import PayrollConnection
+from payroll_connector.models import ConnectionMode, PayrollConnection
 from payroll_connector.services import read_snapshot
 
 from .apply import Applier
@@ -215,12 +216,17 @@ def _details(op: o.Op) -> dict:
 
 
 def run_sync(portal: Portal, *, dry_run: bool = False, trigger: str = "manual", only_person: str | None = None,
-             confirmed_dismissals: int = 0, today: date | None = None, continuing: SyncRun | None = None) -> SyncRun:
+             confirmed_dismissals: int = 0, today: date | None = None, continuing: SyncRun | None = None,
+             scope: Iterable[str] | None = None) -> SyncRun:
     """One run for one portal; never two at once (SyncBusy).
 
     A run Bitrix24 holds back (a method's time budget spent, its request bucket taken for long) ends
     PAUSED with the time it may go on; `continuing` that run then reads both sides afresh, plans what is
     still to do and applies it, in the same run: its journal keeps what was done, not what was put off.
+
+    `scope`: the people a pushed change package touched. Such a run reads of 1C's pushed state and of the
+    portal only them (and the department tree), and plans only for them: its work follows the change, not the
+    company (`_scope_for` says when it falls back to the whole; the periodic runs always read the whole).
     """
     connection = _ready_to_run(portal)
     config = sync_config(portal)
@@ -229,19 +235,27 @@ def run_sync(portal: Portal, *, dry_run: bool = False, trigger: str = "manual", 
     with (portal_preview_lock if dry_run else portal_sync_lock)(portal.pk) as lock, costs:
         if continuing is not None:
             run, calls_before = _continue(continuing, lock.holder)
+            people = None if run.scope is None else frozenset(run.scope)
         else:
+            people = _scope_for(portal, connection, scope, dry_run=dry_run)
             run, calls_before = SyncRun.objects.create(portal=portal, trigger=trigger, dry_run=dry_run,
-                                                       lease_holder=lock.holder), 0
+                                                       lease_holder=lock.holder,
+                                                       scope=None if people is None else sorted(people)), 0
         client = BitrixClient.for_portal(portal)
         applied = False
         try:
-            snapshot = read_snapshot(connection, today=today)
-            state = read_portal_state(client, portal)
-            lock.check()
-            if not dry_run and recover_intents(portal, client, state):
-                state = read_portal_state(client, portal)
-            settings = _settings(config, today=today, confirmed_dismissals=confirmed_dismissals, only_person=only_person)
+            snapshot = read_snapshot(connection, today=today, persons=people)
             mappings = load_mappings(portal)
+            if people is not None:
+                state = read_portal_scope(client, portal, snapshot, mappings, people)
+            else:
+                state = read_portal_state(client, portal)
+            lock.check()
+            if not dry_run and people is None and recover_intents(portal, client, state):
+                state = read_portal_state(client, portal)
+                mappings = load_mappings(portal)
+            settings = _settings(config, today=today, confirmed_dismissals=confirmed_dismissals, only_person=only_person,
+                                 scope=people, population=_population(portal) if people is not None else None)
             plan = plan_sync(snapshot, state, mappings, settings)
             _record_plan(run, plan, snapshot, state, mappings)
             journal = _journal(run, plan)
@@ -348,6 +362,47 @@ def _outcome(run: SyncRun) -> dict[str, int]:
             "skipped": by_status.get(OperationStatus.SKIPPED, 0)}
 
 
+def _scope_for(portal: Portal, connection: PayrollConnection, scope: Iterable[str] | None, *,
+               dry_run: bool) -> frozenset[str] | None:
+    """The people a run may be limited to, or None for the whole company: a preview, ZUP read by OData (no
+    package says what changed), a portal never synced whole, a write a killed run may have left half-done
+    (its recovery reads the whole portal), or more people than a partial read is worth."""
+    if scope is None or dry_run or connection.mode != ConnectionMode.PUSH:
+        return None
+    people = frozenset(scope)
+    if len(people) > django_settings.HRSYNC_SCOPED_RUN_MAX_PEOPLE or _last_whole_run(portal) is None:
+        return None
+    if SyncOperation.objects.filter(run__portal=portal, status=OperationStatus.INTENT).exists():
+        return None
+    return people
+
+
+def _last_whole_run(portal: Portal) -> SyncRun | None:
+    return (SyncRun.objects.filter(portal=portal, dry_run=False, scope__isnull=True,
+                                   status__in=[RunStatus.SUCCEEDED, RunStatus.PARTIAL]).order_by("-started_at").first())
+
+
+def _population(portal: Portal) -> int:
+    """The portal's active users as its last whole read found them (the guard's share is of them)."""
+    last = _last_whole_run(portal)
+    counted = (last.source_summary or {}).get("active_users") if last else None
+    return int(counted) if counted is not None else PersonMapping.objects.filter(portal=portal).count()
+
+
+def read_portal_scope(client: BitrixClient, portal: Portal, snapshot, mappings: Mappings,
+                      people: frozenset[str]) -> PortalState:
+    """The portal as a run for these people needs it: the department tree; their users (by the mapping, else
+    by payroll ID), whoever holds a new person's e-mail; the absences the app wrote for them."""
+    user_ids = [mappings.persons[p] for p in people if p in mappings.persons]
+    unmapped = [p for p in people if p not in mappings.persons]
+    emails = [person.email for person in snapshot.persons if person.guid in unmapped and person.email]
+    state = gateway_reads.read_portal_people(client, user_ids=user_ids, payroll_ids=unmapped, emails=emails,
+                                             dates=portal_dates(portal))
+    absences = tuple(WrittenAbsence(a.payroll_id, a.event_id, a.user_id, a.absence_type, a.name, a.start, a.end)
+                     for a in SyncedAbsence.objects.filter(portal=portal, user_id__in=user_ids))
+    return replace(state, absences=absences)
+
+
 def _ready_to_run(portal: Portal) -> PayrollConnection:
     portal.refresh_from_db()
     if not portal.is_operational:
@@ -360,8 +415,9 @@ def _ready_to_run(portal: Portal) -> PayrollConnection:
     return connection
 
 
-def _settings(config: SyncConfig, *, today: date | None, confirmed_dismissals: int, only_person: str | None) -> SyncSettings:
-    return SyncSettings(
+def _settings(config: SyncConfig, *, today: date | None, confirmed_dismissals: int, only_person: str | None,
+              scope: frozenset[str] | None = None, population: int | None = None) -> SyncSettings:
+    return SyncSettings(scope=scope, population=population,
         today=today or portal_today(config), organisations_as_departments=config.organisations_as_departments,
         future_hire_lead_days=config.future_hire_lead_days, dismissal_guard_percent=config.dismissal_guard_percent,
         dismissal_guard_count=config.dismissal_guard_count, confirmed_dismissals=confirmed_dismissals,
@@ -369,7 +425,12 @@ def _settings(config: SyncConfig, *, today: date | None, confirmed_dismissals: i
 
 
 def _record_plan(run: SyncRun, plan: o.SyncPlan, snapshot, state: PortalState, mappings: Mappings) -> None:
-    """What the pages show of a run before its outcome: the source's tree, the plan's counts, the notices."""
+    """What the pages show of a run before its outcome: the source's tree, the plan's counts, the notices.
+
+    A run for a few people saw only them: of everyone else the pages keep what the last whole run said."""
+    if run.scope is not None:
+        _record_partial_plan(run, plan, snapshot)
+        return
     run.source_summary = {
         "organisations": [[org.guid, org.name] for org in snapshot.organisations],
         "departments": [[d.guid, d.name, d.parent_guid, d.organisation_guid, bool(d.disbanded)]
@@ -382,6 +443,28 @@ def _record_plan(run: SyncRun, plan: o.SyncPlan, snapshot, state: PortalState, m
         planned.update(dict(SyncOperation.objects.filter(run=run).values_list("kind").annotate(n=Count("id"))))
     run.planned = dict(planned)
     run.notices = [asdict(n) for n in plan.notices]  # Notice holds plain values only
+    run.dismissals = plan.dismissals
+
+
+# Notices about the department tree: a partial run reads the tree whole and says them again itself.
+_TREE_NOTICES = {"department_match_proposed", "disbanded_still_staffed"}
+
+
+def _record_partial_plan(run: SyncRun, plan: o.SyncPlan, snapshot) -> None:
+    last = _last_whole_run(run.portal)
+    summary = dict(last.source_summary) if last else {}
+    summary.update({"organisations": [[org.guid, org.name] for org in snapshot.organisations],
+                    "departments": [[d.guid, d.name, d.parent_guid, d.organisation_guid, bool(d.disbanded)]
+                                    for d in snapshot.departments]})
+    run.source_summary = summary
+    planned = Counter(op.kind for op in plan.operations)
+    if run.segments > 1:
+        planned.update(dict(SyncOperation.objects.filter(run=run).values_list("kind").annotate(n=Count("id"))))
+    run.planned = dict(planned)
+    fresh = [asdict(n) for n in plan.notices]
+    said = {n["payroll_id"] for n in fresh} | set(run.scope or ())
+    kept = [n for n in (last.notices if last else []) if n["payroll_id"] not in said and n["code"] not in _TREE_NOTICES]
+    run.notices = kept + fresh
     run.dismissals = plan.dismissals
 
 

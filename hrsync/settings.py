@@ -190,6 +190,8 @@ HRSYNC_RESUME_SECONDS = env.int("HRSYNC_RESUME_SECONDS", default=15)
 HRSYNC_RETENTION_DAYS = env.int("HRSYNC_RETENTION_DAYS", default=90)
 # A processed push package starts a sync of its portal at once.
 HRSYNC_SYNC_AFTER_PACKAGE = env.bool("HRSYNC_SYNC_AFTER_PACKAGE", default=True)
+# A run for a pushed change reads and plans only the people it touched, up to this many (more: the whole).
+HRSYNC_SCOPED_RUN_MAX_PEOPLE = env.int("HRSYNC_SCOPED_RUN_MAX_PEOPLE", default=200)
 
 # --- Redis, Celery ------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")

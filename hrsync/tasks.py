@@ -25,8 +25,9 @@ log = logging.getLogger(__name__)
 
 @shared_task(acks_late=True)  # never retried: the next scheduled run re-plans from fresh state
 def sync_portal(portal_id: int, trigger: str = "schedule", only_person: str | None = None,
-                run_id: int | None = None) -> dict:
-    """A run of one portal, or (`run_id`) the continuation of a run Bitrix24 paused."""
+                run_id: int | None = None, scope: list[str] | None = None) -> dict:
+    """A run of one portal, or (`run_id`) the continuation of a run Bitrix24 paused. `scope`: the people a
+    pushed package changed (the run reads and plans only them; services.run_sync)."""
     portal = Portal.objects.filter(pk=portal_id).first()
     if portal is None:
         return {"portal": portal_id, "skipped": "no such portal"}
@@ -42,9 +43,10 @@ def sync_portal(portal_id: int, trigger: str = "schedule", only_person: str | No
         return {"portal": portal_id, "skipped": "the run is not paused", "run": run_id}
     try:
         run = run_sync(portal, trigger=trigger, only_person=only_person,
-                       continuing=paused if run_id is not None else None)
+                       continuing=paused if run_id is not None else None, scope=scope)
     except SyncBusy:
-        # Picked up by the running sync when it ends, not by the schedule (or now, if it has just ended).
+        # Picked up by the running sync when it ends, not by the schedule (or now, if it has just ended);
+        # the follow-up reads the whole company (it stands for every change asked for meanwhile).
         if ask_for_follow_up(portal):
             sync_portal.delay(portal_id, "follow_up")
         return {"portal": portal_id, "skipped": "already running", "follow_up": True}
@@ -146,10 +148,12 @@ def register_after_install(sender, portal, **kwargs) -> None:
         log.warning("Workflow action not registered on %s: %s", portal.domain, outcome)
 
 
-def sync_after_package(sender, connection, package, **kwargs) -> None:
-    """A pushed change reaches Bitrix24 within seconds: a run starts as soon as the package is processed."""
+def sync_after_package(sender, connection, package, persons=None, **kwargs) -> None:
+    """A pushed change reaches Bitrix24 within seconds: a run starts as soon as the package is processed,
+    for the people it changed (a snapshot package: for everyone)."""
     if settings.HRSYNC_SYNC_AFTER_PACKAGE:
-        transaction.on_commit(lambda: sync_portal.delay(connection.portal_id, "push"))
+        scope = None if persons is None else sorted(persons)
+        transaction.on_commit(lambda: sync_portal.delay(connection.portal_id, "push", scope=scope))
 
 
 @shared_task(acks_late=True)

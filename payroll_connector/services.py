@@ -6,6 +6,7 @@ import json
 import logging
 import secrets
 from datetime import date
+from typing import Iterable
 
 from django.conf import settings
 from django.db import transaction
@@ -129,9 +130,17 @@ def reader_settings(connection: PayrollConnection, today: date | None = None) ->
                           heads_person_field=settings.PAYROLL_ODATA_HEADS_PERSON_FIELD)
 
 
-def read_snapshot(connection: PayrollConnection, *, today: date | None = None) -> PayrollSnapshot:
-    """The current HR picture of the connection: read from ZUP (mode A) or from what 1C pushed (mode B)."""
+def read_snapshot(connection: PayrollConnection, *, today: date | None = None,
+                  persons: Iterable[str] | None = None) -> PayrollSnapshot:
+    """The current HR picture of the connection: read from ZUP (mode A) or from what 1C pushed (mode B).
+
+    `persons`: of what 1C pushed, only these people (their employments and absences) besides the structure
+    (organisations, departments, positions, heads): what a run for a pushed change needs. ZUP read by
+    OData is read whole."""
     organisation_filter = frozenset(connection.organisation_filter) or None
+    if persons is not None and connection.mode == ConnectionMode.PUSH:
+        return assemble_snapshot(source_records(records_of_persons(connection, set(persons))),
+                                 organisation_filter=organisation_filter)
     if connection.mode == ConnectionMode.ODATA:
         try:
             source = read_source_records(odata_client(connection), reader_settings(connection, today))
@@ -263,6 +272,34 @@ def _record_counts(connection: PayrollConnection) -> dict[str, int]:
                                                    "employments", "absences")}
 
 
+def records_of_persons(connection: PayrollConnection, persons: set[str]) -> list[tuple[str, dict]]:
+    """The structure whole (few records: organisations, departments, positions, heads), and of people only
+    these, with their employments and those employments' absences: a few statements, whatever the size."""
+    rows = PayrollRecord.objects.filter(connection=connection)
+    out = list(rows.filter(entity__in=("organisations", "departments", "positions", "heads")).values_list("entity", "data"))
+    out += list(rows.filter(entity="persons", key__in=sorted(persons)).values_list("entity", "data"))
+    employments = list(rows.filter(entity="employments", person_guid__in=sorted(persons)).values_list("key", "data"))
+    out += [("employments", data) for _, data in employments]
+    out += list(rows.filter(entity="absences", employment_guid__in=sorted(k for k, _ in employments)).values_list("entity", "data"))
+    return out
+
+
+def persons_touched(connection: PayrollConnection, touched: set[tuple[str, str]]) -> set[str]:
+    """The people a change package touched: its persons, the owners of its employments, absences and heads."""
+    rows = PayrollRecord.objects.filter(connection=connection)
+    keys = {entity: {k for e, k in touched if e == entity} for entity in ("persons", "employments", "absences", "heads")}
+    persons = set(keys["persons"])
+    employments = set(keys["employments"])
+    # An absence's key names its employment (push.records._absence_key), removed ones' included.
+    employments |= {key.split("|")[1] for key in keys["absences"] if key.count("|") >= 3}
+    if keys["heads"]:
+        persons |= {p for p in rows.filter(entity="heads", key__in=sorted(keys["heads"])).values_list(
+            "person_guid", flat=True) if p}
+    if employments:
+        persons |= set(rows.filter(entity="employments", key__in=sorted(employments)).values_list("person_guid", flat=True))
+    return persons
+
+
 def _problems_of_changes(connection: PayrollConnection, results: list[dict], touched: set[tuple[str, str]]) -> list[RecordProblem]:
     """The checks of the assembler, run on what a change package touched and what that refers to.
 
@@ -333,9 +370,11 @@ def process_package(package_pk: int) -> PayrollPackage:
             parts = [package]
             store = DatabaseRecordStore(package.connection)
             change_results = apply_changes(store, Package.model_validate_json(package.body))
+            touched = store.touched  # (before the flush, which forgets it)
             store.flush()
-            problems = _problems_of_changes(package.connection, change_results, store.touched)
+            problems = _problems_of_changes(package.connection, change_results, touched)
             summary = _record_counts(package.connection)
+            summary["persons_touched"] = sorted(persons_touched(package.connection, touched))
         state.version += 1
         state.save()
         summary.update(problems=len(problems), blocked=sum(1 for p in problems if p.blocking),
@@ -351,5 +390,7 @@ def process_package(package_pk: int) -> PayrollPackage:
             part.save(update_fields=["status", "processed_at", "results", "body"])
         package.refresh_from_db()
     log.info("Package %s of portal %s processed: %s", package.package_id, package.connection.portal_id, summary)
-    package_processed.send(sender=PayrollPackage, connection=package.connection, package=package)
+    touched = package.results.get("summary", {}).get("persons_touched") if package.kind == "changes" else None
+    package_processed.send(sender=PayrollPackage, connection=package.connection, package=package,
+                           persons=None if touched is None else frozenset(touched))
     return package

@@ -221,10 +221,20 @@ class _Planner:
                 result.append(e)
         return result
 
+    @property
+    def partial(self) -> bool:
+        return self.settings.only_person is not None or self.settings.scope is not None
+
+    def in_scope(self, person: str | None) -> bool:
+        """Whether this run is about the person: all are, but in a single-person run or a run for pushed changes."""
+        settings = self.settings
+        return person is not None and (settings.only_person is None or person == settings.only_person) and (
+            settings.scope is None or person in settings.scope)
+
     def plan_people(self, position_names: dict[str, str]) -> None:
         email_owner = {u.email.lower(): u.id for u in self.portal.users if u.email}
         for person in self.snapshot.persons:
-            if self.settings.only_person and person.guid != self.settings.only_person:
+            if not self.in_scope(person.guid):
                 continue
             if self.snapshot.is_blocked(person.guid):
                 continue
@@ -296,7 +306,7 @@ class _Planner:
         for head in self.snapshot.heads:
             department = self.resolved.get(head.department_guid)
             person = head.person_guid
-            if department is None or not self.usable_user(person):
+            if department is None or not self.in_scope(person) or not self.usable_user(person):
                 continue
             user_id = self.person_user.get(person)
             current = self.portal_departments[department].head if isinstance(department, int) else None
@@ -320,11 +330,10 @@ class _Planner:
     def plan_absences(self) -> None:
         written = {a.payroll_id: a for a in self.portal.absences}
         wanted: set[str] = set()
-        only = self.settings.only_person
         for absence in self.snapshot.absences:
             person = self.person_of_employment.get(absence.employment_guid)
             if (absence.reversed or person is None or self.snapshot.is_blocked(absence.guid)
-                    or (only and person != only) or not self.usable_user(person)):
+                    or not self.in_scope(person) or not self.usable_user(person)):
                 continue
             user_id = self.person_user.get(person)
             end = absence.end or absence.start + timedelta(days=OPEN_ENDED_ABSENCE_DAYS)
@@ -356,8 +365,8 @@ class _Planner:
         for known in self.portal.absences:
             if known.payroll_id in wanted:
                 continue
-            if only and self.mappings.persons.get(only) != known.user_id:
-                continue
+            if self.partial and not self.in_scope(users_person.get(known.user_id)):
+                continue  # someone this run is not about
             source = present.get(known.payroll_id)
             if source is not None and source.reversed:
                 reason = Reason.ABSENCE_REVERSED
@@ -391,7 +400,7 @@ class _Planner:
 
     def dismissal_guard(self, dismissals: int) -> str:
         settings = self.settings
-        active_users = sum(1 for u in self.portal.users if u.active)
+        active_users = settings.population if settings.population is not None else sum(1 for u in self.portal.users if u.active)
         limit_share = active_users * settings.dismissal_guard_percent / 100
         if dismissals > settings.confirmed_dismissals and (dismissals > settings.dismissal_guard_count
                                                           or (active_users and dismissals > limit_share)):
@@ -402,6 +411,10 @@ class _Planner:
     # -- all ---------------------------------------------------------------------------------------------
     def plan(self) -> SyncPlan:
         self.still_staffed = self.staffed_disbanded()
+        if self.settings.scope is not None:
+            # Who else works in a disbanded department this run cannot tell: what is in Bitrix24 stays.
+            self.still_staffed |= {d.guid for d in self.snapshot.departments
+                                   if d.is_disbanded and self.mappings.departments.get(d.guid) in self.portal_departments}
         self.plan_departments()
         self.match_users()
         self.plan_people({position.guid: position.name for position in self.snapshot.positions})
@@ -409,7 +422,8 @@ class _Planner:
         self.reactivated = {op.payroll_id for op in self.ops if isinstance(op, ReactivateUser)}
         self.plan_heads()
         self.plan_absences()
-        self.plan_disbanded(self.members_after_run())
+        if self.settings.scope is None:
+            self.plan_disbanded(self.members_after_run())
         for problem in self.snapshot.problems:
             if problem.blocking and problem.entity in ("persons", "departments", "employments"):
                 self.notices.append(Notice(payroll_id=problem.record, label=problem.label, code=problem.code,

@@ -96,3 +96,9 @@ class SyncSettings:
     dismissal_guard_count: int = 20
     confirmed_dismissals: int = 0  # an admin confirmed a guard stop for up to this many dismissals
     only_person: str | None = None  # single-person sync
+    # A run for pushed changes: only these people (the structure whole). The snapshot and the portal were
+    # read for them alone, so nothing is concluded about anyone else: no department is removed, no absence
+    # of another person; `population` (the portal's active users, from the last whole read) is what the
+    # dismissal guard's share is of.
+    scope: frozenset[str] | None = None
+    population: int | None = None

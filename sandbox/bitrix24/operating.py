@@ -19,7 +19,7 @@ rest/classes/general/rest.php (CRestServer::processCall, appendDebugInfo), read 
   With the limiter off (on-premise default, option `load_limiter_active` = N) neither is sent.
 
 The sandbox's own: how long each method takes (`server_time`, a setting per method: a real portal's time
-depends on its data and load) and the clock's scale (`bucket_seconds`, `ban_seconds` and `limit` can be
+depends on its data and load) [G-operating-cost], and the clock's scale (`bucket_seconds`, `ban_seconds` and `limit` can be
 shrunk together, so a benchmark can live through several windows in minutes).
 """
 from __future__ import annotations
