@@ -2,7 +2,8 @@
 Celery's broker), Celery worker processes running the real tasks, and the sandbox portal(s) and ZUP each in
 a process of their own. The benchmark's own process only sets up rows, enqueues, and watches the database.
 
-A database `hrsync_bench` (dropped and made again) and Redis database 12 (flushed) are the benchmark's.
+A database `hrsync_bench` (dropped and made again) and Redis database 12 (flushed) are the benchmark's
+(BENCH_DATABASE and BENCH_REDIS_URL name others, to run two at once).
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 TODAY = date(2026, 11, 25)
-DATABASE = "hrsync_bench"
+DATABASE = os.environ.get("BENCH_DATABASE", "hrsync_bench")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 PG = os.environ.get("BENCH_PG", "postgres://hrsync:hrsync@127.0.0.1:5432")
 
@@ -123,6 +124,23 @@ class Layout:
             if app.control.ping(timeout=1.0):
                 return
         raise RuntimeError("the Celery worker did not start")
+
+    def web(self) -> str:
+        """The web app (gunicorn, as `deploy/Procfile` starts it) in its own processes; its base URL."""
+        port = _free_port()
+        self._start(["-m", "gunicorn", "hrsync.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "2",
+                     "--timeout", "120"], env={"ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "0",
+                                               "HRSYNC_STATIC_MANIFEST": "0"})
+        import requests
+
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                requests.get(f"http://127.0.0.1:{port}/health/", timeout=2)
+                return f"http://127.0.0.1:{port}"
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        raise RuntimeError("the web app did not start")
 
     def close(self) -> None:
         for process in self.processes:

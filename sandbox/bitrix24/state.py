@@ -6,7 +6,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 from urllib.parse import urlsplit
 
 from .operating import OperatingLimiter
@@ -205,11 +205,11 @@ class PortalState:
         """The plan's user limit: active users are counted only when there are that many users at all."""
         return len(self.users) >= self.max_users and sum(1 for u in self.users.values() if u["ACTIVE"]) >= self.max_users
 
-    def ids_after(self, after: int) -> list[int]:
+    def ids_after(self, after: int) -> Iterator[int]:
         """User IDs above `after`, ascending (IDs are given in ascending order: the dict keeps them so)."""
         ids = list(self.users) if self._ids_cache[0] != len(self.users) else self._ids_cache[1]
         self._ids_cache = (len(self.users), ids)
-        return ids[bisect.bisect_right(ids, after):]
+        return (ids[i] for i in range(bisect.bisect_right(ids, after), len(ids)))
 
     def add_user_unchecked(self, fields: dict[str, Any]) -> int:
         """Bulk seeding for tests and benchmarks (not reachable through REST)."""
