@@ -66,6 +66,10 @@ class Layout:
             **(env or {}),
         }
         os.environ.update(self.env)
+        if "django.db" in sys.modules:  # a second layout in one process: let go of the old database first
+            from django.db import connections
+
+            connections.close_all()
         self._fresh_database()
         import redis
 

@@ -34,10 +34,13 @@ log = logging.getLogger(__name__)
 
 class Applier:
     def __init__(self, portal: Portal, client: BitrixClient, run: SyncRun, plan: o.SyncPlan,
-                 journal: dict[int, SyncOperation], *, fence: Callable[[], None] = lambda: None):
+                 journal: dict[int, SyncOperation], *, fence: Callable[[], None] = lambda: None,
+                 turn: Callable[[], None] = lambda: None):
         self.portal, self.run, self.plan = portal, run, plan
         # Called before every write: raises when this run's lease was lost (another run owns the portal).
         self.fence = fence
+        # Called before every chunk: raises (BitrixMustWait) when the run should give its worker back.
+        self.turn = turn
         self.journal = journal  # id(op) -> its SyncOperation row
         self.known = KnownIds(
             departments={m.payroll_id: m.bitrix_id for m in DepartmentMapping.objects.filter(portal=portal) if m.bitrix_id},
@@ -61,6 +64,11 @@ class Applier:
         if not chunk.ready:
             self.save(finished, _Remembered(self))
             return
+        try:
+            self.turn()
+        except BitrixError:
+            self.save(finished, _Remembered(self))  # (nothing of the chunk was sent; what was refused is kept)
+            raise
         self.fence()
         sent = [self.journal[id(op)].pk for op, _ in chunk.ready]
         SyncOperation.objects.filter(pk__in=sent).update(status=OperationStatus.INTENT)

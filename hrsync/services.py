@@ -4,6 +4,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+
+import redis
 from dataclasses import asdict, fields, replace
 from typing import Iterable
 from enum import Enum
@@ -16,7 +18,7 @@ from django.db import connection as database
 from django.db.models import Count
 from django.utils import timezone
 
-from bitrix_app.client import BitrixClient, BitrixError, BitrixOperationTimeLimit, resume_time
+from bitrix_app.client import BitrixClient, BitrixError, BitrixMustWait, BitrixOperationTimeLimit, resume_time
 from bitrix_app.gateway import reads as gateway_reads
 from bitrix_app.gateway.fields import portal_dates
 from bitrix_app.gateway.workflows import notify
@@ -265,7 +267,7 @@ def run_sync(portal: Portal, *, dry_run: bool = False, trigger: str = "manual", 
                 run.status, run.guard_reason = RunStatus.WAITING, plan.guard
             else:
                 applied = True
-                Applier(portal, client, run, plan, journal, fence=lock.check).apply()
+                Applier(portal, client, run, plan, journal, fence=lock.check, turn=_Turn()).apply()
                 run.status = RunStatus.SUCCEEDED
         except (BitrixError, PayrollError) as exc:
             resume_at = _pause_until(exc)
@@ -300,6 +302,33 @@ def run_sync(portal: Portal, *, dry_run: bool = False, trigger: str = "manual", 
             raise
     notify_admins(portal, run)
     return run
+
+
+class _Turn:
+    """A run gives its worker back, once it has held it HRSYNC_RUN_SLICE_SECONDS, when other tasks wait in the
+    broker's queue: it pauses, and its continuation goes to the back of that queue (one large portal's first
+    sync does not hold up the others' work; the continuation reads both sides afresh, so a slice is not made
+    short). The queue is looked at once per chunk, one Redis call; without Redis (the demo) there is none."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+
+    def __call__(self) -> None:
+        slice_seconds = django_settings.HRSYNC_RUN_SLICE_SECONDS
+        if not slice_seconds or time.monotonic() - self.started < slice_seconds or not tasks_waiting():
+            return
+        raise BitrixMustWait("YIELD", "other portals' work waits for this worker", resume_at=time.time())
+
+
+def tasks_waiting() -> bool:
+    """Whether tasks wait in the broker's default queue (a Redis list, kombu's Redis transport)."""
+    url = django_settings.CELERY_BROKER_URL
+    if not url.startswith(("redis://", "rediss://")):
+        return False
+    try:
+        return redis.Redis.from_url(url, socket_timeout=1).llen(django_settings.CELERY_TASK_DEFAULT_QUEUE) > 0
+    except redis.RedisError:
+        return False
 
 
 class _Costs:

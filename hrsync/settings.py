@@ -190,6 +190,9 @@ HRSYNC_RESUME_SECONDS = env.int("HRSYNC_RESUME_SECONDS", default=15)
 HRSYNC_RETENTION_DAYS = env.int("HRSYNC_RETENTION_DAYS", default=90)
 # A processed push package starts a sync of its portal at once.
 HRSYNC_SYNC_AFTER_PACKAGE = env.bool("HRSYNC_SYNC_AFTER_PACKAGE", default=True)
+# A run that has held its worker this long gives it back when other tasks wait in the queue (it pauses and
+# is continued behind them): one large portal does not hold up the others (0: never).
+HRSYNC_RUN_SLICE_SECONDS = env.float("HRSYNC_RUN_SLICE_SECONDS", default=60.0)
 # A run for a pushed change reads and plans only the people it touched, up to this many (more: the whole).
 HRSYNC_SCOPED_RUN_MAX_PEOPLE = env.int("HRSYNC_SCOPED_RUN_MAX_PEOPLE", default=200)
 
@@ -210,6 +213,7 @@ if CELERY_FILESYSTEM_BROKER_DIR:
 # Without a broker tasks run in the calling process.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not (
     REDIS_URL or env.str("CELERY_BROKER_URL", default="") or CELERY_FILESYSTEM_BROKER_DIR))
+CELERY_TASK_DEFAULT_QUEUE = "celery"  # (Celery's own default, named: a long run looks at its length)
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the task for another
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
