@@ -1,8 +1,9 @@
 """Benchmark: read and build the snapshot of a generated 20,000-employee company, by OData and by push.
 
 Each way runs in a fresh process, so its peak memory (ru_maxrss) is its own; the sandbox ZUP runs
-in another process. Push goes through the app's own path (schema validation, storing the package,
-processing it into the source state, building the snapshot) on a throwaway SQLite database.
+in another process, for the same company and the same day as the push side. Push goes through the app's own
+path (schema validation, storing the package, processing it into the source state, building the snapshot) on
+a PostgreSQL database of its own.
 Target: under 30 s and under 500 MB each.
 
 usage: .venv/bin/python bench/zup_snapshot.py [--size 20000] [--parts 1]
@@ -23,6 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 11, 25)
+PG = os.environ.get("BENCH_PG", "postgres://hrsync:hrsync@127.0.0.1:5432")
 
 
 def _free_port() -> int:
@@ -31,12 +33,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _django(db_path: str) -> None:
-    # DEBUG off, as in production: Django's debug mode keeps every SQL statement (17 MB packages included).
+def _django(database: str) -> None:
+    """PostgreSQL, as in production (a database of the benchmark's own, made afresh); DEBUG off: Django's
+    debug mode keeps every SQL statement (17 MB packages included)."""
+    import psycopg
+
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {database}")
     os.environ.update(DJANGO_SETTINGS_MODULE="hrsync.settings", DJANGO_DEBUG="0", HRSYNC_ENV_FILE="/nonexistent",
                       DJANGO_SECRET_KEY="bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
                       FIELD_ENCRYPTION_KEY="oMAC7Pjeg-NWif-Zpb7TlgkdDUkk8qklMLi1r9dES9E=",
-                      DATABASE_URL=f"sqlite:///{db_path}", REDIS_URL="", CELERY_BROKER_URL="", LOG_LEVEL="WARNING")
+                      DATABASE_URL=f"{PG}/{database}", REDIS_URL="", CELERY_BROKER_URL="", LOG_LEVEL="WARNING")
     sys.path.insert(0, str(ROOT))
     import django
 
@@ -127,8 +135,9 @@ def main() -> None:
     from sandbox.zup.push import snapshot_packages
 
     port = _free_port()
-    zup = subprocess.Popen([sys.executable, "-m", "sandbox.zup", "--port", str(port), "--size", str(args.size)],
-                           cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    # Both ways build the same company for the same day: the sandbox ZUP's today is the push side's.
+    zup = subprocess.Popen([sys.executable, "-m", "sandbox.zup", "--port", str(port), "--size", str(args.size),
+                            "--today", TODAY.isoformat()], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     zup.stdout.readline()  # "Sandbox ZUP: …" once it listens
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -137,7 +146,7 @@ def main() -> None:
             Path(tmp, f"{i:04d}.json").write_text(json.dumps(package, ensure_ascii=False), encoding="utf-8")
         try:
             for kind, arg in (("odata", f"http://127.0.0.1:{port}/zup/odata/standard.odata/"), ("push", tmp)):
-                out = subprocess.run([sys.executable, __file__, "--child", kind, arg, str(Path(tmp, f"{kind}.sqlite3"))],
+                out = subprocess.run([sys.executable, __file__, "--child", kind, arg, f"hrsync_bench_{kind}"],
                                      cwd=ROOT, capture_output=True, text=True, check=True)
                 rows.append((kind, json.loads(out.stdout.strip().splitlines()[-1])))
         finally:

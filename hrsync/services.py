@@ -238,6 +238,8 @@ def run_sync(portal: Portal, *, dry_run: bool = False, trigger: str = "manual", 
         if continuing is not None:
             run, calls_before = _continue(continuing, lock.holder)
             people = None if run.scope is None else frozenset(run.scope)
+            if run.trigger == "confirmed":  # what the admin confirmed holds for the rest of the run
+                confirmed_dismissals = max(confirmed_dismissals, run.dismissals)
         else:
             people = _scope_for(portal, connection, scope, dry_run=dry_run)
             run, calls_before = SyncRun.objects.create(portal=portal, trigger=trigger, dry_run=dry_run,
