@@ -83,7 +83,8 @@ def schedule_due_syncs() -> int:
         config = SyncConfig.objects.filter(portal=portal).first()
         if config is not None and not config.enabled:
             continue
-        last = SyncRun.objects.filter(portal=portal, dry_run=False).order_by("-started_at").first()
+        # Runs for pushed changes read only their people: the schedule counts from the last whole run.
+        last = SyncRun.objects.filter(portal=portal, dry_run=False, scope__isnull=True).order_by("-started_at").first()
         if last is None or last.started_at <= now - timedelta(minutes=portal.payroll_connection.schedule_minutes):
             sync_portal.delay(portal.pk, "schedule")
             started += 1

@@ -97,3 +97,22 @@ def test_a_run_for_a_change_falls_back_to_the_whole_when_it_must(installed, tran
     first = run_sync(portal, today=ZUP_TODAY, trigger="push", scope=[someone])
     assert first.scope is None and first.planned.get("CreateUser", 0) > 1  # never synced whole: whole
     assert sync_portal  # (the task passes the scope on; tested above)
+
+
+def test_the_schedule_counts_from_the_last_whole_run(installed, transactional_db, eager_celery):
+    """Runs for pushed changes read only their people: however often they come, the scheduled whole run that
+    reconciles everything still comes."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from hrsync.tasks import schedule_due_syncs
+
+    sandbox, portal = installed
+    connection, records = _pushed_portal(portal, 60)
+    changes, people = _changes(records)
+    processed = _push(connection, changes_package(changes))
+    run_sync(portal, today=ZUP_TODAY, trigger="push", scope=processed.results["summary"]["persons_touched"])
+    SyncRun.objects.filter(portal=portal, scope__isnull=True).update(started_at=timezone.now() - timedelta(hours=2))
+    assert schedule_due_syncs() == 1
+    assert SyncRun.objects.filter(portal=portal, scope__isnull=True, trigger="schedule").exists()
