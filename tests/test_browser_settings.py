@@ -93,6 +93,7 @@ def test_the_overview_charts_draw_and_count_the_first_runs_people(portal_in_russ
     charts = frame.get_by_test_id("charts")
     charts.wait_for()
     svgs = charts.locator("svg")
+    svgs.nth(2).wait_for()  # the page's script draws them after the page is shown (a loaded machine is slow)
     assert svgs.count() == 3
     for index in range(3):
         rects = svgs.nth(index).locator("rect")
