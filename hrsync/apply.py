@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
+from django.db import connection as database
 from django.db import transaction
 from django.utils import timezone
 
@@ -110,8 +111,7 @@ class Applier:
         with transaction.atomic():
             remembered.flush()
             if finished:
-                SyncOperation.objects.bulk_update(
-                    finished, ["status", "target_id", "error_code", "error_message", "updated_at"])
+                _write_outcomes(finished)
 
     def defer(self, op: o.Op) -> SyncOperation:
         """Not run by the portal (its method's time budget): still to do, by this run when it continues."""
@@ -128,6 +128,31 @@ class Applier:
         row.updated_at = timezone.now()
         self.counts[{OperationStatus.DONE: "done", OperationStatus.FAILED: "failed"}.get(status, "skipped")] += 1
         return row
+
+
+_OUTCOME_FIELDS = ("status", "target_id", "error_code", "error_message", "updated_at")
+
+
+def _write_outcomes(rows: list[SyncOperation]) -> None:
+    """The chunk's journal rows, one UPDATE … FROM (VALUES …) on PostgreSQL. Django's bulk_update says the same
+    in CASE WHEN expressions it builds in Python, which cost more of a run's CPU than all the rest of it (1.9 s
+    of a 1,000-person first sync's 3.4); elsewhere (SQLite, the demo) bulk_update it is."""
+    if database.vendor != "postgresql":
+        SyncOperation.objects.bulk_update(rows, list(_OUTCOME_FIELDS))
+        return
+    meta = SyncOperation._meta
+    column = {name: meta.get_field(name).column for name in _OUTCOME_FIELDS}
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))
+    sql = (f'UPDATE {meta.db_table} AS o SET {column["status"]} = v.status, {column["target_id"]} = v.target_id::integer, '
+           f'{column["error_code"]} = v.error_code, {column["error_message"]} = v.error_message, '
+           f'{column["updated_at"]} = v.updated_at::timestamptz '
+           f'FROM (VALUES {values}) AS v(id, status, target_id, error_code, error_message, updated_at) '
+           f'WHERE o.{meta.pk.column} = v.id::bigint')
+    params: list = []
+    for row in rows:
+        params += [row.pk, row.status, row.target_id, row.error_code, row.error_message, row.updated_at]
+    with database.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 class _Remembered:

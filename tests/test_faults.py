@@ -212,7 +212,7 @@ def test_two_command_line_runs_without_redis_never_overlap(installed, zup):
     """The demo's configuration (no REDIS_URL, no broker): the lease in the database still holds."""
     sandbox, portal = installed
     connection = connect_odata(portal, url=zup.odata_url, username="odata", password="secret")
-    control(sandbox, "limits", {"rate": 10.0, "burst": 10})  # slow enough that the two runs meet
+    control(sandbox, "limits", {"rate": 4.0, "burst": 4})  # slow enough that the two runs meet (a run: ~6 s)
     env = child_env(REDIS_URL="", CELERY_BROKER_URL="", RATE_LIMITER="local")
     command = [PYTHON, "manage.py", "sync_portal", "--portal", portal.domain, "--today", ZUP_TODAY.isoformat()]
     runs = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -224,17 +224,19 @@ def test_a_worker_killed_mid_run_is_finished_by_the_next_run_without_duplicates(
     sandbox = sandbox_factory(rate=20.0, burst=10)
     portal = install(sandbox)
     connection = connect_odata(portal, url=zup.odata_url, username="odata", password="secret")
+    # The first batch with that method is held on its way, then run: the worker is killed meanwhile.
+    control(sandbox, "faults", {"slow_method": killed_in, "slow_seconds": 2.0})
     worker = subprocess.Popen([PYTHON, "manage.py", "sync_portal", "--portal", portal.domain, "--today", TODAY.isoformat()],
                               cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
-    while time.time() < deadline and sandbox.state.stats["by_method"].get(killed_in, 0) == 0:
+    while time.time() < deadline and not sandbox.state.stats.get("held"):
         time.sleep(0.02)
-    assert sandbox.state.stats["by_method"].get(killed_in, 0) > 0, "the run did not get that far"
-    control(sandbox, "faults", {"slow": 1, "slow_seconds": 1.5})  # the next batch is held, then run
-    time.sleep(0.6)
+    assert sandbox.state.stats.get("held"), "the run did not get that far"
+    time.sleep(0.3)
     worker.send_signal(signal.SIGKILL)
     worker.wait(timeout=10)
-    time.sleep(1.5)  # the held batch runs on the portal after the worker died
+    time.sleep(2.0)  # the held batch runs on the portal after the worker died
+    assert sandbox.state.stats["by_method"].get(killed_in, 0) > 0
     killed = SyncRun.objects.get(portal=portal)
     assert killed.status == RunStatus.RUNNING  # never finished
     assert killed.operations.filter(status=OperationStatus.INTENT).exists()

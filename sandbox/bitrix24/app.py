@@ -38,6 +38,15 @@ def _time_block(started: float) -> dict[str, Any]:
             "date_finish": time.strftime("%Y-%m-%dT%H:%M:%S+03:00", time.localtime(finish))}
 
 
+def _calls(name: str, params: dict, method: str) -> bool:
+    """Whether a request runs `method`: itself, or a command of its batch."""
+    if name != "batch":
+        return name == method
+    commands = params.get("cmd") or {}
+    commands = commands.values() if isinstance(commands, dict) else commands
+    return any(str(c).partition("?")[0].removesuffix(".json") == method for c in commands)
+
+
 def _blocked() -> RestError:
     # CRestServer::processCall: RestException ERROR_OPERATION_TIME_LIMIT, 429; the error answer carries no
     # `time` block (processException -> outputError), so no operating_reset_at either.
@@ -172,6 +181,11 @@ def create_portal_app(state: PortalState) -> Flask:
         if slow:
             time.sleep(faults.slow_seconds)
         params = _request_params()
+        if faults.slow_method and _calls(name, params, faults.slow_method):
+            # Tests: the first request that runs this method is held before it runs (then runs).
+            with state.lock:
+                faults.slow_method, state.stats["held"] = "", state.stats.get("held", 0) + 1
+            time.sleep(faults.slow_seconds)
         try:
             with state.lock:
                 if webhook:
@@ -281,6 +295,8 @@ def create_portal_app(state: PortalState) -> Flask:
                     setattr(state.faults, key, int(data[key]))
             if "moved_to" in data:
                 state.faults.moved_to = str(data["moved_to"])
+            if "slow_method" in data:
+                state.faults.slow_method = str(data["slow_method"])
             if "slow_seconds" in data:
                 state.faults.slow_seconds = float(data["slow_seconds"])
             for name, seconds in (data.get("operating_limit") or {}).items():

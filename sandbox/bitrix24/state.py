@@ -49,6 +49,7 @@ class Faults:
     slow: int = 0
     drop: int = 0  # close the connection without answering
     moved_to: str = ""  # the portal changed its address: REST answers 302 to it
+    slow_method: str = ""  # hold the first request that runs this method for `slow_seconds`
     operating_limit: dict[str, float] = field(default_factory=dict)  # method -> seconds blocked from now
 
     def take(self, name: str) -> bool:
