@@ -33,6 +33,10 @@ from .sync import operations as o
 log = logging.getLogger(__name__)
 
 
+class TurnOver(Exception):
+    """The run gives its worker back (services._Turn): nothing of the chunk at hand was sent."""
+
+
 class Applier:
     def __init__(self, portal: Portal, client: BitrixClient, run: SyncRun, plan: o.SyncPlan,
                  journal: dict[int, SyncOperation], *, fence: Callable[[], None] = lambda: None,
@@ -40,23 +44,21 @@ class Applier:
         self.portal, self.run, self.plan = portal, run, plan
         # Called before every write: raises when this run's lease was lost (another run owns the portal).
         self.fence = fence
-        # Called before every chunk: raises (BitrixMustWait) when the run should give its worker back.
+        # Called before every chunk: raises TurnOver when the run should give its worker back.
         self.turn = turn
         self.journal = journal  # id(op) -> its SyncOperation row
         self.known = KnownIds(
             departments={m.payroll_id: m.bitrix_id for m in DepartmentMapping.objects.filter(portal=portal) if m.bitrix_id},
             users={m.payroll_id: m.user_id for m in PersonMapping.objects.filter(portal=portal)})
         self.writer = PortalWriter(client, self.known, dates=portal_dates(portal))
-        self.counts = {"done": 0, "failed": 0, "skipped": 0}
 
-    def apply(self) -> dict[str, int]:
+    def apply(self) -> None:
         for phase, kinds in o.PHASES.items():
             ops = [op for op in self.plan.operations if type(op) in kinds]
             if phase == "departments":  # parents before children; renames and moves after the creations
                 ops.sort(key=lambda op: (0, op.depth) if isinstance(op, o.CreateDepartment) else (1, 0))
             for chunk in self.writer.chunks(ops):
                 self.send(chunk)
-        return self.counts
 
     def send(self, ops: list[o.Op]) -> None:
         chunk = self.writer.prepare(ops)
@@ -67,7 +69,7 @@ class Applier:
             return
         try:
             self.turn()
-        except BitrixError:
+        except TurnOver:
             self.save(finished, _Remembered(self))  # (nothing of the chunk was sent; what was refused is kept)
             raise
         self.fence()
@@ -126,7 +128,6 @@ class Applier:
         if code or message:
             row.error_code, row.error_message = code, message
         row.updated_at = timezone.now()
-        self.counts[{OperationStatus.DONE: "done", OperationStatus.FAILED: "failed"}.get(status, "skipped")] += 1
         return row
 
 

@@ -18,7 +18,7 @@ from django.db import connection as database
 from django.db.models import Count
 from django.utils import timezone
 
-from bitrix_app.client import BitrixClient, BitrixError, BitrixMustWait, BitrixOperationTimeLimit, resume_time
+from bitrix_app.client import BitrixClient, BitrixError, BitrixOperationTimeLimit, resume_time
 from bitrix_app.gateway import reads as gateway_reads
 from bitrix_app.gateway.fields import portal_dates
 from bitrix_app.gateway.workflows import notify
@@ -27,7 +27,7 @@ from payroll_connector.errors import PayrollError
 from payroll_connector.models import ConnectionMode, PayrollConnection
 from payroll_connector.services import read_snapshot
 
-from .apply import Applier
+from .apply import Applier, TurnOver
 from . import privacy
 from .locks import (SyncBusy, lease_alive, lease_held, portal_preview_lock, portal_sync_lock, preview_lease_name,
                     sync_lease_name)
@@ -238,10 +238,12 @@ def run_sync(portal: Portal, *, dry_run: bool = False, trigger: str = "manual", 
         if continuing is not None:
             run, calls_before = _continue(continuing, lock.holder)
             people = None if run.scope is None else frozenset(run.scope)
+            last_whole = _last_whole_run(portal) if people is not None else None
             if run.trigger == "confirmed":  # what the admin confirmed holds for the rest of the run
                 confirmed_dismissals = max(confirmed_dismissals, run.dismissals)
         else:
-            people = _scope_for(portal, connection, scope, dry_run=dry_run)
+            last_whole = _last_whole_run(portal) if scope is not None else None
+            people = _scope_for(portal, connection, scope, last_whole, dry_run=dry_run)
             run, calls_before = SyncRun.objects.create(portal=portal, trigger=trigger, dry_run=dry_run,
                                                        lease_holder=lock.holder,
                                                        scope=None if people is None else sorted(people)), 0
@@ -259,9 +261,9 @@ def run_sync(portal: Portal, *, dry_run: bool = False, trigger: str = "manual", 
                 state = read_portal_state(client, portal)
                 mappings = load_mappings(portal)
             settings = _settings(config, today=today, confirmed_dismissals=confirmed_dismissals, only_person=only_person,
-                                 scope=people, population=_population(portal) if people is not None else None)
+                                 scope=people, population=_population(portal, last_whole) if people is not None else None)
             plan = plan_sync(snapshot, state, mappings, settings)
-            _record_plan(run, plan, snapshot, state, mappings)
+            _record_plan(run, plan, snapshot, state, mappings, last_whole)
             journal = _journal(run, plan)
             if dry_run:
                 run.status = RunStatus.PLANNED
@@ -271,6 +273,9 @@ def run_sync(portal: Portal, *, dry_run: bool = False, trigger: str = "manual", 
                 applied = True
                 Applier(portal, client, run, plan, journal, fence=lock.check, turn=_Turn()).apply()
                 run.status = RunStatus.SUCCEEDED
+        except TurnOver as exc:
+            run.status, run.resume_at, run.error = RunStatus.PAUSED, timezone.now(), ""
+            log.info("Sync of %s gives its worker back: %s", portal.domain, exc)
         except (BitrixError, PayrollError) as exc:
             resume_at = _pause_until(exc)
             if resume_at is not None and not dry_run:
@@ -319,16 +324,22 @@ class _Turn:
         slice_seconds = django_settings.HRSYNC_RUN_SLICE_SECONDS
         if not slice_seconds or time.monotonic() - self.started < slice_seconds or not tasks_waiting():
             return
-        raise BitrixMustWait("YIELD", "other portals' work waits for this worker", resume_at=time.time())
+        raise TurnOver("other portals' work waits for this worker")
+
+
+_broker: redis.Redis | None = None
 
 
 def tasks_waiting() -> bool:
     """Whether tasks wait in the broker's default queue (a Redis list, kombu's Redis transport)."""
+    global _broker
     url = django_settings.CELERY_BROKER_URL
     if not url.startswith(("redis://", "rediss://")):
         return False
+    if _broker is None:  # one client (and its connection pool) per process, not one per chunk
+        _broker = redis.Redis.from_url(url, socket_timeout=1)
     try:
-        return redis.Redis.from_url(url, socket_timeout=1).llen(django_settings.CELERY_TASK_DEFAULT_QUEUE) > 0
+        return _broker.llen(django_settings.CELERY_TASK_DEFAULT_QUEUE) > 0
     except redis.RedisError:
         return False
 
@@ -393,15 +404,15 @@ def _outcome(run: SyncRun) -> dict[str, int]:
             "skipped": by_status.get(OperationStatus.SKIPPED, 0)}
 
 
-def _scope_for(portal: Portal, connection: PayrollConnection, scope: Iterable[str] | None, *,
-               dry_run: bool) -> frozenset[str] | None:
+def _scope_for(portal: Portal, connection: PayrollConnection, scope: Iterable[str] | None,
+               last_whole: SyncRun | None, *, dry_run: bool) -> frozenset[str] | None:
     """The people a run may be limited to, or None for the whole company: a preview, ZUP read by OData (no
     package says what changed), a portal never synced whole, a write a killed run may have left half-done
     (its recovery reads the whole portal), or more people than a partial read is worth."""
     if scope is None or dry_run or connection.mode != ConnectionMode.PUSH:
         return None
     people = frozenset(scope)
-    if len(people) > django_settings.HRSYNC_SCOPED_RUN_MAX_PEOPLE or _last_whole_run(portal) is None:
+    if len(people) > django_settings.HRSYNC_SCOPED_RUN_MAX_PEOPLE or last_whole is None:
         return None
     if SyncOperation.objects.filter(run__portal=portal, status=OperationStatus.INTENT).exists():
         return None
@@ -413,10 +424,9 @@ def _last_whole_run(portal: Portal) -> SyncRun | None:
                                    status__in=[RunStatus.SUCCEEDED, RunStatus.PARTIAL]).order_by("-started_at").first())
 
 
-def _population(portal: Portal) -> int:
+def _population(portal: Portal, last_whole: SyncRun | None) -> int:
     """The portal's active users as its last whole read found them (the guard's share is of them)."""
-    last = _last_whole_run(portal)
-    counted = (last.source_summary or {}).get("active_users") if last else None
+    counted = (last_whole.source_summary or {}).get("active_users") if last_whole else None
     return int(counted) if counted is not None else PersonMapping.objects.filter(portal=portal).count()
 
 
@@ -455,12 +465,15 @@ def _settings(config: SyncConfig, *, today: date | None, confirmed_dismissals: i
         only_person=only_person)
 
 
-def _record_plan(run: SyncRun, plan: o.SyncPlan, snapshot, state: PortalState, mappings: Mappings) -> None:
+def _record_plan(run: SyncRun, plan: o.SyncPlan, snapshot, state: PortalState, mappings: Mappings,
+                 last_whole: SyncRun | None = None) -> None:
     """What the pages show of a run before its outcome: the source's tree, the plan's counts, the notices.
 
     A run for a few people saw only them: of everyone else the pages keep what the last whole run said."""
+    run.planned = _planned(run, plan)
+    run.dismissals = plan.dismissals
     if run.scope is not None:
-        _record_partial_plan(run, plan, snapshot)
+        _record_partial_plan(run, plan, snapshot, last_whole)
         return
     run.source_summary = {
         "organisations": [[org.guid, org.name] for org in snapshot.organisations],
@@ -469,34 +482,31 @@ def _record_plan(run: SyncRun, plan: o.SyncPlan, snapshot, state: PortalState, m
         "absence_kinds": sorted({a.kind for a in snapshot.absences}),
         "persons": len(snapshot.persons), "active_users": sum(1 for u in state.users if u.active),
         "synced_people": len(mappings.persons)}
-    planned = Counter(op.kind for op in plan.operations)
-    if run.segments > 1:  # what its earlier parts did counts too
-        planned.update(dict(SyncOperation.objects.filter(run=run).values_list("kind").annotate(n=Count("id"))))
-    run.planned = dict(planned)
     run.notices = [asdict(n) for n in plan.notices]  # Notice holds plain values only
-    run.dismissals = plan.dismissals
+
+
+def _planned(run: SyncRun, plan: o.SyncPlan) -> dict[str, int]:
+    """Operations per kind: this plan's, and (a continued run) what its earlier parts journaled."""
+    planned = Counter(op.kind for op in plan.operations)
+    if run.segments > 1:
+        planned.update(dict(SyncOperation.objects.filter(run=run).values_list("kind").annotate(n=Count("id"))))
+    return dict(planned)
 
 
 # Notices about the department tree: a partial run reads the tree whole and says them again itself.
 _TREE_NOTICES = {"department_match_proposed", "disbanded_still_staffed"}
 
 
-def _record_partial_plan(run: SyncRun, plan: o.SyncPlan, snapshot) -> None:
-    last = _last_whole_run(run.portal)
+def _record_partial_plan(run: SyncRun, plan: o.SyncPlan, snapshot, last: SyncRun | None) -> None:
     summary = dict(last.source_summary) if last else {}
     summary.update({"organisations": [[org.guid, org.name] for org in snapshot.organisations],
                     "departments": [[d.guid, d.name, d.parent_guid, d.organisation_guid, bool(d.disbanded)]
                                     for d in snapshot.departments]})
     run.source_summary = summary
-    planned = Counter(op.kind for op in plan.operations)
-    if run.segments > 1:
-        planned.update(dict(SyncOperation.objects.filter(run=run).values_list("kind").annotate(n=Count("id"))))
-    run.planned = dict(planned)
     fresh = [asdict(n) for n in plan.notices]
     said = {n["payroll_id"] for n in fresh} | set(run.scope or ())
     kept = [n for n in (last.notices if last else []) if n["payroll_id"] not in said and n["code"] not in _TREE_NOTICES]
     run.notices = kept + fresh
-    run.dismissals = plan.dismissals
 
 
 def _stop_if_portal_deleted(portal: Portal) -> None:

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from hrsync.models import DepartmentMapping, PersonMapping
+import time
+
+from hrsync.models import DepartmentMapping, PersonMapping, RunStatus, SyncRun
 from sandbox.zup.edits import ZupEditor  # noqa: F401 (HR's work in ZUP, shared with the demo)
 
 ABSENCE_TYPE = {"ОтпускОсновной": "VACATION", "ДополнительныйОтпуск": "VACATION", "Болезнь": "LEAVESICK",
@@ -73,3 +75,14 @@ def assert_portal_matches(snapshot, sandbox_state, portal, today: date) -> dict:
     return {"departments": len(expected_deps), "active_users": expected_active, "events": len(expected_events)}
 
 
+
+
+def first_run_ended(portal, seconds: float = 180) -> SyncRun:
+    """The portal's first run, once it has ended (its paused parts included): a worker runs it."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        run = SyncRun.objects.filter(portal=portal, dry_run=False).order_by("pk").first()
+        if run is not None and run.status not in (RunStatus.RUNNING, RunStatus.PAUSED):
+            return run
+        time.sleep(0.2)
+    raise AssertionError(list(SyncRun.objects.filter(portal=portal).values_list("status", "segments", "error")))

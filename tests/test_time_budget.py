@@ -12,7 +12,7 @@ from hrsync.services import portal_today, sync_config
 from hrsync.tasks import sync_portal
 from payroll_connector.services import connect_odata, read_snapshot
 from tests.conftest import celery_worker, control
-from tests.sync_helpers import assert_portal_matches
+from tests.sync_helpers import assert_portal_matches, first_run_ended
 
 pytestmark = [pytest.mark.slow]
 
@@ -22,16 +22,6 @@ USER_ADD_SECONDS = 0.012  # 300 people: 3.6 s of user.add, past one window's bud
 def _budget(sandbox, *, limit: float) -> None:
     control(sandbox, "limits", {"operating": {"limit": limit, "bucket_seconds": 0.3, "ban_seconds": 1},
                                 "server_time": {"user.add": USER_ADD_SECONDS}})
-
-
-def _finished(portal, seconds=180) -> SyncRun:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        run = SyncRun.objects.filter(portal=portal, dry_run=False).order_by("started_at").first()
-        if run is not None and run.status not in (RunStatus.RUNNING, RunStatus.PAUSED):
-            return run
-        time.sleep(0.3)
-    raise AssertionError(list(SyncRun.objects.filter(portal=portal).values_list("status", "segments", "error")))
 
 
 def _assert_complete(sandbox, portal, zup, run: SyncRun) -> None:
@@ -55,7 +45,7 @@ def test_a_429_mid_run_is_waited_out_and_the_run_completes(installed, zup, trans
     _budget(sandbox, limit=0.6)
     with celery_worker(env={"BITRIX_OPERATING_BAN": "1"}):
         sync_portal.delay(portal.pk, "manual")
-        run = _finished(portal)
+        run = first_run_ended(portal)
     assert sandbox.state.stats["rejected_429"] >= 2  # banned more than once: it did happen, mid-run
     assert run.segments >= 3
     _assert_complete(sandbox, portal, zup, run)
@@ -71,7 +61,7 @@ def test_a_run_paced_to_the_budget_is_never_refused(installed, zup, transactiona
     with celery_worker(env={"BITRIX_OPERATING_LIMIT": "1.5", "BITRIX_OPERATING_MARGIN": "0.2",
                             "BITRIX_MAX_OPERATING_WAIT": "0.01"}):
         sync_portal.delay(portal.pk, "manual")
-        run = _finished(portal)
+        run = first_run_ended(portal)
     assert sandbox.state.stats["rejected_429"] == 0
     assert run.segments >= 2 or run.costs["budget_wait_s"] > 0  # it was held back (a pause, or a short sleep)
     _assert_complete(sandbox, portal, zup, run)

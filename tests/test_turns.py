@@ -9,18 +9,9 @@ from hrsync.models import RunStatus, SyncRun
 from hrsync.tasks import sync_portal
 from payroll_connector.services import connect_odata
 from tests.conftest import celery_worker, install
+from tests.sync_helpers import first_run_ended
 
 pytestmark = [pytest.mark.slow]
-
-
-def _ended(portal, seconds=120) -> SyncRun:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        run = SyncRun.objects.filter(portal=portal, dry_run=False).order_by("pk").first()
-        if run is not None and run.status not in (RunStatus.RUNNING, RunStatus.PAUSED):
-            return run
-        time.sleep(0.2)
-    raise AssertionError(list(SyncRun.objects.filter(portal=portal).values_list("status", "segments", "error")))
 
 
 def test_a_long_run_gives_its_worker_to_a_waiting_portal(sandbox_factory, zup, transactional_db):
@@ -34,7 +25,7 @@ def test_a_long_run_gives_its_worker_to_a_waiting_portal(sandbox_factory, zup, t
         while not SyncRun.objects.filter(portal=big).exists() and time.time() < deadline:
             time.sleep(0.1)
         sync_portal.delay(small.pk, "manual")  # waits in the queue: the only worker runs the big sync
-        small_run, big_run = _ended(small), _ended(big)
+        small_run, big_run = first_run_ended(small), first_run_ended(big)
     assert small_run.status == big_run.status == RunStatus.SUCCEEDED, (small_run.error, big_run.error)
     assert small_run.finished_at < big_run.finished_at  # it did not wait for the whole of the big one
     assert big_run.segments >= 2 and small_run.segments == 1

@@ -196,6 +196,7 @@ class BitrixClient:
                 if wait <= self.max_operating_wait and attempts < self.max_retries:
                     attempts += 1
                     self.stats.retries += 1
+                    self.stats.waited_seconds += max(0.0, wait)
                     self.stats.budget_waited_seconds += max(0.0, wait)
                     self._sleep(max(0.0, wait))
                     continue

@@ -25,8 +25,6 @@ class RateLimiter(Protocol):
     def reserve(self, key: str, rate: float, burst: int) -> float:
         """Take the next slot; return the seconds until it (the caller sleeps them, or gives the slot up)."""
 
-    def acquire(self, key: str, rate: float, burst: int) -> float:
-        """Block until one request may be sent; return the seconds waited."""
 
 
 class LocalRateLimiter:
@@ -45,11 +43,6 @@ class LocalRateLimiter:
             self._tat[bucket] = tat + interval
         return max(0.0, allowed_at - now)
 
-    def acquire(self, key: str, rate: float, burst: int) -> float:
-        wait = self.reserve(key, rate, burst)
-        if wait > 0:
-            time.sleep(wait)
-        return wait
 
 
 # KEYS[1]: the bucket; ARGV: interval in microseconds, tolerance in microseconds.
@@ -84,11 +77,6 @@ class RedisRateLimiter:
         wait_us = int(self._script(keys=[bucket], args=[interval_us, tolerance_us]))
         return wait_us / 1_000_000
 
-    def acquire(self, key: str, rate: float, burst: int) -> float:
-        wait = self.reserve(key, rate, burst)
-        if wait > 0:
-            time.sleep(wait)
-        return wait
 
 
 _local = LocalRateLimiter()

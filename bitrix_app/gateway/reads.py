@@ -54,7 +54,9 @@ def read_portal_people(client: BitrixClient, *, user_ids: Iterable[int] = (), pa
                        emails: Iterable[str] = (), dates: DateStyle = ISO_DATES) -> PortalState:
     """The department tree, and of users only these: by ID, by payroll ID (XML_ID) and by e-mail (whoever
     holds an address a new person would need). What a run for a few pushed changes reads: a few calls,
-    whatever the portal's size. `user.get` filters by these fields (rest/lib/api/user.php, getAllowedUserFields)."""
+    whatever the portal's size. `user.get` filters by these fields (rest/lib/api/user.php, getAllowedUserFields);
+    that it matches them exactly is unconfirmed (sandbox/GUESSES.md, G-user-filter-match), and harmless the other
+    way: the planner compares what comes back itself."""
     departments = read_lists(client, {"dep": OffsetList("department.get")})["dep"]
     lookups: dict[str, Command] = {}
     for index, user_id in enumerate(sorted(set(user_ids))):

@@ -93,6 +93,8 @@ def _match(row: dict, key: str, expected: Any) -> bool:
             return False
     if op in ("!", "!="):
         return a != e
+    # A field named without an operator matches its value exactly, case included (EMAIL, XML_ID, ID: what the
+    # app's lookups of a few people use); how CUser::GetList matches string fields was not read. [G-user-filter-match]
     return a == e
 
 
